@@ -1,0 +1,3 @@
+import QuillCommands
+
+QuillCommand.main()

@@ -1,0 +1,15 @@
+import ArgumentParser
+import Quill
+
+extension QuillCommand {
+    struct Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "bench",
+            abstract: "Measure training, evaluation and sampling speed."
+        )
+
+        func run() throws {
+            throw NotBuiltYet(command: "bench")
+        }
+    }
+}
