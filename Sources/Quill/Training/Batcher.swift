@@ -22,6 +22,12 @@ public struct BatchWindow: Equatable, Sendable {
     /// Whether this was the epoch's last window: the next window starts again at offset 0,
     /// so the caller must zero the recurrent state before it.
     public var endsEpoch: Bool
+
+    public init(epoch: Int, offset: Int, endsEpoch: Bool) {
+        self.epoch = epoch
+        self.offset = offset
+        self.endsEpoch = endsEpoch
+    }
 }
 
 /// Truncated-BPTT windows over a token stream cut into `batch` contiguous lanes, as the benchmark's peer does.
