@@ -39,8 +39,7 @@ final class BatcherTests: XCTestCase {
         var pos = 0
         var resets = 0
         for step in 0..<(3 * batcher.windowsPerEpoch + 2) {
-            var resetBefore = false
-            if pos + seq + 1 > n { pos = 0; resetBefore = true; resets += 1 }
+            if pos + seq + 1 > n { pos = 0; resets += 1 }
             let window = batcher.next(inputs: &inputs, targets: &targets)
             XCTAssertEqual(window.offset, pos, "step \(step)")
             XCTAssertEqual(window.epoch, resets)
@@ -50,7 +49,6 @@ final class BatcherTests: XCTestCase {
                     XCTAssertEqual(targets[b * seq + t], tokens[b * n + pos + t + 1])
                 }
             }
-            _ = resetBefore
             pos += seq
             // The flag says the peer's next window starts a new epoch.
             XCTAssertEqual(window.endsEpoch, pos + seq + 1 > n, "step \(step)")
