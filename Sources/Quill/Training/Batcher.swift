@@ -1,0 +1,155 @@
+/// Where a `Batcher` stands in its data: the epoch and the offset of the next window inside every lane.
+///
+/// Small and Codable, so the training-state file can hold it and a resumed run reads the same windows.
+public struct BatchPosition: Codable, Equatable, Hashable, Sendable {
+    /// Number of completed passes over the lanes.
+    public var epoch: Int
+    /// Offset of the next window's first input token inside each lane; a multiple of `seq`.
+    public var offset: Int
+
+    public init(epoch: Int = 0, offset: Int = 0) {
+        self.epoch = epoch
+        self.offset = offset
+    }
+}
+
+/// What one call to `Batcher.next` produced.
+public struct BatchWindow: Equatable, Sendable {
+    /// The epoch this window belongs to.
+    public var epoch: Int
+    /// Offset of the window's first input token inside each lane.
+    public var offset: Int
+    /// Whether this was the epoch's last window: the next window starts again at offset 0,
+    /// so the caller must zero the recurrent state before it.
+    public var endsEpoch: Bool
+
+    public init(epoch: Int, offset: Int, endsEpoch: Bool) {
+        self.epoch = epoch
+        self.offset = offset
+        self.endsEpoch = endsEpoch
+    }
+}
+
+/// Truncated-BPTT windows over a token stream cut into `batch` contiguous lanes, as the benchmark's peer does.
+///
+/// The stream of `count` tokens becomes `batch` lanes of `laneLength = count / batch` tokens
+/// (the remainder is dropped); lane b is `tokens[b * laneLength ..< (b + 1) * laneLength]`.
+/// Each window takes the next `seq` tokens of every lane as inputs and the same tokens shifted by
+/// one as targets, so the recurrent state of lane b carries from one window to the next.
+/// An epoch has `(laneLength - 1) / seq` windows; the lane tail that cannot fill a window is skipped.
+///
+/// The state resets at `[DOC]` tokens inside windows are the model's business: a reset belongs
+/// exactly before every input equal to `Vocabulary.documentID`.
+public struct Batcher: Sendable {
+    /// Number of lanes (rows of a window).
+    public let batch: Int
+    /// Tokens per window and lane (columns of a window).
+    public let seq: Int
+    /// Tokens in each lane.
+    public let laneLength: Int
+    /// The stream, trimmed to `batch * laneLength` tokens.
+    private let tokens: [Int32]
+    /// The next window's place.
+    public private(set) var position: BatchPosition
+
+    /// Lanes over `tokens`, starting at `position`.
+    ///
+    /// - Throws: `TrainingError.corpusTooShort` when a lane cannot hold one window and its shifted
+    ///   target (`tokens.count < batch * (seq + 1)`); `TrainingError.positionOutOfRange` when `position`
+    ///   was not saved from lanes of this shape.
+    public init(tokens: [Int32], batch: Int, seq: Int, position: BatchPosition = BatchPosition()) throws {
+        precondition(batch > 0 && seq > 0, "batch and seq must be positive")
+        let needed = batch * (seq + 1)
+        guard tokens.count >= needed else {
+            throw TrainingError.corpusTooShort(tokens: tokens.count, needed: needed, batch: batch, seq: seq)
+        }
+        let laneLength = tokens.count / batch
+        guard position.epoch >= 0, position.offset >= 0, position.offset % seq == 0,
+              position.offset + seq + 1 <= laneLength else {
+            throw TrainingError.positionOutOfRange(offset: position.offset, laneLength: laneLength, seq: seq)
+        }
+        self.batch = batch
+        self.seq = seq
+        self.laneLength = laneLength
+        self.tokens = Array(tokens[0..<(batch * laneLength)])
+        self.position = position
+    }
+
+    /// Number of windows in one pass over the lanes.
+    public var windowsPerEpoch: Int { (laneLength - 1) / seq }
+
+    /// Number of tokens each window feeds (`batch * seq`).
+    public var tokensPerWindow: Int { batch * seq }
+
+    /// Writes the next window and advances the position.
+    ///
+    /// - Parameters:
+    ///   - inputs: `[batch, seq]` lane-major: `inputs[b * seq + t]` is lane b's token at `offset + t`.
+    ///   - targets: `[batch, seq]` lane-major: `targets[b * seq + t]` is lane b's token at `offset + t + 1`.
+    /// - Returns: the window's epoch and offset, and whether it ended the epoch.
+    @discardableResult
+    public mutating func next(inputs: UnsafeMutableBufferPointer<Int32>,
+                              targets: UnsafeMutableBufferPointer<Int32>) -> BatchWindow {
+        precondition(inputs.count == batch * seq && targets.count == batch * seq,
+                     "Batcher: inputs and targets must hold batch * seq tokens")
+        let offset = position.offset
+        tokens.withUnsafeBufferPointer { stream in
+            for b in 0..<batch {
+                let lane = b * laneLength + offset
+                let row = b * seq
+                for t in 0..<seq {
+                    inputs[row + t] = stream[lane + t]
+                    targets[row + t] = stream[lane + t + 1]
+                }
+            }
+        }
+        let window = BatchWindow(epoch: position.epoch, offset: offset, endsEpoch: false)
+        position.offset += seq
+        guard position.offset + seq + 1 > laneLength else { return window }
+        position = BatchPosition(epoch: position.epoch + 1, offset: 0)
+        return BatchWindow(epoch: window.epoch, offset: offset, endsEpoch: true)
+    }
+
+    /// Writes the next window into arrays of `batch * seq` tokens; see `next(inputs:targets:)`.
+    @discardableResult
+    public mutating func next(inputs: inout [Int32], targets: inout [Int32]) -> BatchWindow {
+        inputs.withUnsafeMutableBufferPointer { i in
+            targets.withUnsafeMutableBufferPointer { t in next(inputs: i, targets: t) }
+        }
+    }
+}
+
+/// A token stream divided into the part that trains and the part that validates.
+public struct TrainingSplit: Equatable, Sendable {
+    /// The first part of the stream, as given (it starts with `[DOC]` when the stream does).
+    public var training: [Int32]
+    /// The last part of the stream, always starting with `[DOC]`.
+    public var validation: [Int32]
+}
+
+extension TrainingSplit {
+    /// Splits a token stream: the last `validationFraction` of it validates, the rest trains.
+    ///
+    /// The cut is where the benchmark's peer cuts, `count - Int(count * validationFraction)` (the last 10%
+    /// of characters by default), wherever it falls inside a document. The validation part then gets a
+    /// `[DOC]` in front when it does not already start with one, so it opens with a clean state reset like
+    /// any document; its first character is predicted from `[DOC]`, one target more than the peer counts.
+    /// - Parameters:
+    ///   - tokens: the whole encoded corpus, `[DOC] c1 ... cn [DOC] ...`.
+    ///   - validationFraction: in (0, 1).
+    /// - Throws: `TrainingError.emptyValidationSplit` when the validation part would have no target.
+    public static func split(tokens: [Int32], validationFraction: Double) throws -> TrainingSplit {
+        precondition(validationFraction > 0 && validationFraction < 1, "validationFraction must be in (0, 1)")
+        let validationCount = Int(Double(tokens.count) * validationFraction)
+        let cut = tokens.count - validationCount
+        var validation = Array(tokens[cut...])
+        if validation.first != Vocabulary.documentID {
+            validation.insert(Vocabulary.documentID, at: 0)
+        }
+        // A part of [DOC] alone (or nothing) has no target to score.
+        guard validationCount > 0, validation.count >= 2 else {
+            throw TrainingError.emptyValidationSplit(tokens: tokens.count, validationFraction: validationFraction)
+        }
+        return TrainingSplit(training: Array(tokens[..<cut]), validation: validation)
+    }
+}
