@@ -61,7 +61,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// Steps between evaluations on the validation split (also evaluated at the end). Default 500
     /// (one pass over 110K validation characters costs a few seconds). Flag `--eval-every`.
     public var evalEvery: Int = 500
-    /// Fraction of the corpus, taken from its end, held out to validate. Default 0.1; (0, 0.5]. Flag `--val-fraction`.
+    /// Fraction of the corpus, taken from its end, held out to validate. Default 0.1; (0, 0.5]. Flag `--val-frac`.
     public var validationFraction: Double = 0.1
     /// Evaluations in a row without a new best validation loss before training stops.
     /// Default 0 (never stop early); typical 3 to 5. Flag `--patience`.
@@ -171,7 +171,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
             throw fail("--eval-every", evalEvery, "a step count of 1 or more, such as 500")
         }
         guard validationFraction.isFinite, validationFraction > 0, validationFraction <= 0.5 else {
-            throw fail("--val-fraction", validationFraction, "a fraction in (0, 0.5], such as 0.1")
+            throw fail("--val-frac", validationFraction, "a fraction in (0, 0.5], such as 0.1")
         }
         guard earlyStopPatience >= 0 else {
             throw fail("--patience", earlyStopPatience, "a number of evaluations of 0 (never stop early) or more, such as 4")

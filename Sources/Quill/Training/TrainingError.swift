@@ -18,7 +18,7 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
         case let .corpusTooShort(tokens, needed, batch, seq):
             return "The training text has \(tokens) tokens but \(batch) lanes of \(seq)-token windows need at least \(needed); use a larger corpus or a smaller --batch or --seq."
         case let .emptyValidationSplit(tokens, fraction):
-            return "A validation fraction of \(fraction) of \(tokens) tokens leaves nothing to validate on; use a larger corpus or a larger --val-fraction."
+            return "A validation fraction of \(fraction) of \(tokens) tokens leaves nothing to validate on; use a larger corpus or a larger --val-frac."
         case let .positionOutOfRange(offset, laneLength, seq):
             return "The saved data position \(offset) does not fit lanes of \(laneLength) tokens with --seq \(seq); resume with the corpus and options of the original run."
         case let .diverged(step, skipped):

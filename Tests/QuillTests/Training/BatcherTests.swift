@@ -116,7 +116,7 @@ final class BatcherTests: XCTestCase {
         // 10% of 5 tokens is no token at all.
         XCTAssertThrowsError(try TrainingSplit.split(tokens: [doc, 1, 2, 3, 4], validationFraction: 0.1)) { error in
             XCTAssertEqual(error as? TrainingError, .emptyValidationSplit(tokens: 5, validationFraction: 0.1))
-            XCTAssertTrue("\(error)".contains("--val-fraction"))
+            XCTAssertTrue("\(error)".contains("--val-frac"))
         }
         // A validation part that is a lone [DOC] has nothing to predict.
         XCTAssertThrowsError(try TrainingSplit.split(tokens: [doc, 1, 2, 3, 4, 5, 6, 7, 8, doc], validationFraction: 0.1))

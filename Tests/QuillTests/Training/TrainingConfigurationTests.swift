@@ -58,9 +58,9 @@ final class TrainingConfigurationTests: XCTestCase {
             ("--time", { $0.timeLimit = -60 }),
             ("--time", { $0.timeLimit = .infinity }),
             ("--eval-every", { $0.evalEvery = 0 }),
-            ("--val-fraction", { $0.validationFraction = 0 }),
-            ("--val-fraction", { $0.validationFraction = 0.6 }),
-            ("--val-fraction", { $0.validationFraction = .nan }),
+            ("--val-frac", { $0.validationFraction = 0 }),
+            ("--val-frac", { $0.validationFraction = 0.6 }),
+            ("--val-frac", { $0.validationFraction = .nan }),
             ("--patience", { $0.earlyStopPatience = -2 }),
         ]
         for (flag, change) in cases {
