@@ -62,6 +62,16 @@ public final class RecurrentState: @unchecked Sendable {
         storage.pointer.update(from: other.storage.pointer, count: storage.count)
     }
 
+    /// Copies lane `lane` of `other` (every layer) into lane 0 of this single-lane state.
+    public func copyLane(from other: RecurrentState, lane: Int) {
+        precondition(batch == 1 && other.layers == layers && other.hiddenSize == hiddenSize, "state shapes differ")
+        precondition(lane >= 0 && lane < other.batch, "lane out of range")
+        for k in 0..<layers {
+            hidden(layer: k).update(from: other.hidden(layer: k) + lane * hiddenSize, count: hiddenSize)
+            cell(layer: k).update(from: other.cell(layer: k) + lane * hiddenSize, count: hiddenSize)
+        }
+    }
+
     private init(layers: Int, batch: Int, hiddenSize: Int) {
         self.layers = layers
         self.batch = batch
