@@ -89,6 +89,9 @@ final class SafeTensorsTests: XCTestCase {
         XCTAssertEqual(file.tensors.map(\.dataOffsets), [0..<1, 1..<3])
         XCTAssertTrue(file.hasMetadata)
         XCTAssertEqual(file.data(of: file.tensors[1]), Data([8, 7]))
+        // A slice of a larger buffer (non-zero start index) reads the same.
+        let padded = (Data([1, 2, 3]) + F.crafted(header: header, data: [9, 8, 7]))[3...]
+        XCTAssertEqual(try SafeTensorsFile(data: padded, name: "x").tensors, file.tensors)
     }
 
     /// One hostile header per rule, each rejected with its own case.
