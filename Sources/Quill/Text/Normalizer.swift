@@ -72,7 +72,6 @@ public final class Normalizer {
                           into out: inout [Int32]) throws {
         let n = bytes.count
         guard n > 0, let p = bytes.baseAddress else { return }
-        out.reserveCapacity(out.count + n)
         let fold = caseFold
         var i = 0
         while i < n {
