@@ -15,6 +15,9 @@ public final class Normalizer {
     /// utf8proc's output: [capacity] scalars.
     private var scratch: UnsafeMutablePointer<Int32>
     private var scratchCapacity: Int
+    /// ASCII bytes widened to scalar values before they are appended: [asciiCapacity].
+    private let ascii: UnsafeMutablePointer<Int32>
+    private let asciiCapacity = 1 << 16
     /// UTF-8 bytes of scalar input: reused by `normalize(_:)`.
     private var utf8: [UInt8] = []
 
@@ -33,9 +36,13 @@ public final class Normalizer {
         flags = utf8proc_option_t(rawValue: raw)
         scratchCapacity = 1024
         scratch = .allocate(capacity: scratchCapacity)
+        ascii = .allocate(capacity: asciiCapacity)
     }
 
-    deinit { scratch.deallocate() }
+    deinit {
+        scratch.deallocate()
+        ascii.deallocate()
+    }
 
     /// The normalized scalars of a string (a prompt or a short text).
     public func normalize(_ text: String) throws -> [Unicode.Scalar] {
@@ -72,28 +79,46 @@ public final class Normalizer {
                           into out: inout [Int32]) throws {
         let n = bytes.count
         guard n > 0, let p = bytes.baseAddress else { return }
-        let fold = caseFold
         var i = 0
         while i < n {
-            let b = p[i]
-            if b < 0x80 && (i + 1 == n || p[i + 1] < 0x80) {
-                // Fast path: an ASCII character that nothing after it can touch.
-                var v = Int32(b)
-                if fold && b >= 0x41 && b <= 0x5A { v += 32 }
-                out.append(v)
-                i += 1
-                continue
-            }
+            // A run of ASCII bytes [i, j), eight at a time while it lasts.
+            var j = i
+            while j + 8 <= n && UnsafeRawPointer(p + j).loadUnaligned(as: UInt64.self) & 0x8080_8080_8080_8080 == 0 { j += 8 }
+            while j < n && p[j] < 0x80 { j += 1 }
+            // Fast path: ASCII characters that nothing after them can touch. The last one of a run
+            // followed by non-ASCII bytes may compose with them, so it starts the next segment.
+            let passEnd = j < n ? max(i, j - 1) : j
+            if passEnd > i { appendASCII(p + i, count: passEnd - i, into: &out) }
+            if j == n { break }
             // A segment: possibly one ASCII starter, then non-ASCII bytes up to the next ASCII byte.
-            let start = i
-            var j = i + 1
-            while j < n && p[j] >= 0x80 { j += 1 }
-            let segment = UnsafeBufferPointer(start: p + start, count: j - start)
+            let start = passEnd
+            var k = j + 1
+            while k < n && p[k] >= 0x80 { k += 1 }
+            let segment = UnsafeBufferPointer(start: p + start, count: k - start)
             if let failure = StrictUTF8.firstFailure(in: segment) {
                 throw TokenizerError.invalidUTF8(file: file(), offset: baseOffset + start + failure.index, bytes: failure.bytes)
             }
             try normalizeSegment(segment, into: &out)
-            i = j
+            i = k
+        }
+    }
+
+    /// Appends ASCII bytes as scalar values, folded to lower case under case folding.
+    private func appendASCII(_ p: UnsafePointer<UInt8>, count: Int, into out: inout [Int32]) {
+        var done = 0
+        while done < count {
+            let m = min(count - done, asciiCapacity)
+            let q = p + done
+            if caseFold {
+                for t in 0..<m {
+                    let b = q[t]
+                    ascii[t] = Int32(b) &+ ((b &- 0x41) < 26 ? 32 : 0)
+                }
+            } else {
+                for t in 0..<m { ascii[t] = Int32(q[t]) }
+            }
+            out.append(contentsOf: UnsafeBufferPointer(start: ascii, count: m))
+            done += m
         }
     }
 
