@@ -12,9 +12,9 @@ extension QuillCommand {
     }
 }
 
-/// Peak resident memory of this process in MiB, from getrusage.
+/// Peak resident memory of this process in megabytes (10^6 bytes), from getrusage.
 func peakResidentMegabytes() -> Double {
     var usage = rusage()
     getrusage(RUSAGE_SELF.rawValue, &usage)
-    return Double(usage.ru_maxrss) / 1024  // ru_maxrss is in KiB on Linux
+    return Double(usage.ru_maxrss) * 1024 / 1e6  // ru_maxrss is in KiB on Linux
 }

@@ -42,6 +42,31 @@ final class TokenizerCommandTests: XCTestCase {
         try assertFailsWithSentence(["bench", "tokenize", jsonl, "--jsonl-field", "text"], naming: [jsonl, "Line 1", "\"text\""])
     }
 
+    func testUnreadableFileIsASentence() throws {
+        let path = try write("locked.txt", Array("secret".utf8))
+        try FileManager.default.setAttributes([.posixPermissions: 0], ofItemAtPath: path)
+        let arguments = ["bench", "tokenize", path]
+        guard getuid() == 0 else {
+            return try assertFailsWithSentence(arguments, naming: [path, "cannot be read", "permission denied"])
+        }
+        // Root reads any file, so run the binary as the unprivileged user 'nobody' instead.
+        let setpriv = "/usr/bin/setpriv"
+        guard FileManager.default.isExecutableFile(atPath: setpriv) else {
+            throw XCTSkip("Running as root without \(setpriv), so no unreadable file can be made.")
+        }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: setpriv)
+        process.arguments = ["--reuid=65534", "--regid=65534", "--clear-groups", QuillBinary.url.path] + arguments
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertNotEqual(process.terminationStatus, 0)
+        XCTAssertTrue(stderr.contains("\(path) cannot be read (permission denied)"), stderr)
+    }
+
     func testSeparatorAndJSONLinesAreExclusive() throws {
         let path = try write("a.txt", Array("abc".utf8))
         try assertFailsWithSentence(["bench", "tokenize", path, "--doc-separator", "%", "--jsonl-field", "text"],

@@ -18,7 +18,7 @@ public final class Normalizer {
     /// ASCII bytes widened to scalar values before they are appended: [asciiCapacity].
     private let ascii: UnsafeMutablePointer<Int32>
     private let asciiCapacity = 1 << 16
-    /// UTF-8 bytes of scalar input: reused by `normalize(_:)`.
+    /// UTF-8 bytes of scalar input, reused by `normalize(scalars:)`.
     private var utf8: [UInt8] = []
 
     /// A normalizer for one set of text options.
@@ -47,9 +47,9 @@ public final class Normalizer {
     /// The normalized scalars of a string (a prompt or a short text).
     public func normalize(_ text: String) throws -> [Unicode.Scalar] {
         var out: [Int32] = []
-        var bytes = Array(text.utf8)
-        try bytes.withUnsafeMutableBufferPointer { buffer in
-            try appendNormalized(UnsafeBufferPointer(buffer), file: "the text", baseOffset: 0, into: &out)
+        let bytes = Array(text.utf8)
+        try bytes.withUnsafeBufferPointer { buffer in
+            try appendNormalized(buffer, file: "the text", baseOffset: 0, into: &out)
         }
         return out.map { Unicode.Scalar(UInt32($0))! }
     }
