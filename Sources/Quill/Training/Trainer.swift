@@ -1,0 +1,361 @@
+import Foundation
+
+/// Trains a language model with truncated backpropagation through time, writing crash-safe
+/// checkpoints into a model folder and resuming exactly from them.
+///
+/// One step: the next `[batch, seq]` window of every lane, forward and backward with the state
+/// carried in (reset before each `[DOC]`), global-norm clipping, one Adam update at the schedule's
+/// rate. A step whose loss or gradient is not finite is skipped; too many in a row end training.
+public final class Trainer {
+    public let configuration: TrainingConfiguration
+    public let model: LanguageModel
+    public let vocabulary: Vocabulary
+    public let textOptions: TextOptions
+    public let folder: ModelFolder
+    /// Extra metadata written into the model file (corpus name and the like).
+    public let info: [String: String]
+
+    private let trainingTokens: [Int32]
+    private let validationTokens: [Int32]
+    private let corpusFingerprint: String
+    private let step: TrainingStep
+    private let optimizer: AdamOptimizer
+    private let gradients: ParameterBuffer
+    private var batcher: Batcher
+    private let state: RecurrentState
+    private var random: QuillRandom
+    private var schedule: LearningRateSchedule
+    private var scheduleFixed: Bool
+    private var stepCount = 0
+    private var bestValidationLoss: Double?
+    private var bestStep: Int?
+    private var evaluationsWithoutImprovement = 0
+    private var lastValidationLoss: Double?
+    private var lastEvaluatedStep: Int?
+    private var smoothedLoss = 0.0
+    private var smoothedWeight = 0.0
+    private var inputs: [Int32]
+    private var targets: [Int32]
+
+    /// Consecutive non-finite steps after which training stops.
+    public static let maximumSkippedSteps = 25
+    /// Lanes used to score the validation split.
+    public static let evaluationBatch = 32
+
+    /// A fresh run: weights initialized from the seed.
+    ///
+    /// - Throws: `TrainingError` when the corpus is too short for one window or the split is empty.
+    public init(configuration: TrainingConfiguration, training: [Int32], validation: [Int32],
+                vocabulary: Vocabulary, textOptions: TextOptions, folder: ModelFolder,
+                info: [String: String] = [:]) throws {
+        try configuration.validate()
+        guard validation.count >= 2 else { throw TrainingError.emptyValidationSplit(tokens: validation.count, validationFraction: configuration.validationFraction) }
+        let modelConfiguration = configuration.modelConfiguration(vocabularySize: vocabulary.count)
+        try modelConfiguration.validate()
+        var random = QuillRandom(seed: configuration.seed)
+        let model = LanguageModel.initialized(modelConfiguration, random: &random)
+        self.configuration = configuration
+        self.model = model
+        self.vocabulary = vocabulary
+        self.textOptions = textOptions
+        self.folder = folder
+        self.info = info
+        trainingTokens = training
+        validationTokens = validation
+        corpusFingerprint = Trainer.fingerprint(training: training, validation: validation, vocabulary: vocabulary)
+        batcher = try Batcher(tokens: training, batch: configuration.batch, seq: configuration.seq)
+        step = TrainingStep(model: model, batch: configuration.batch, seq: configuration.seq)
+        optimizer = AdamOptimizer(layout: model.layout, configuration: configuration)
+        gradients = ParameterBuffer(layout: model.layout)
+        state = RecurrentState(configuration: modelConfiguration, batch: configuration.batch)
+        self.random = random
+        let windows = batcher.windowsPerEpoch
+        schedule = configuration.learningRateSchedule(windowsPerEpoch: windows)
+        scheduleFixed = configuration.totalSteps(windowsPerEpoch: windows) != nil || configuration.decay == .none
+        inputs = [Int32](repeating: 0, count: configuration.batch * configuration.seq)
+        targets = inputs
+    }
+
+    /// Resumes a run from the training state in `folder`.
+    ///
+    /// The model shape, optimizer and schedule come from the saved state; only the limits
+    /// (`steps`, `epochs`, `timeLimit`, `patience`) and `evalEvery` may change.
+    ///
+    /// - Throws: `CheckpointError` when the state is missing, unreadable, or was made from another corpus.
+    public init(resuming folder: ModelFolder, limits: TrainingConfiguration, training: [Int32], validation: [Int32],
+                vocabulary: Vocabulary, textOptions: TextOptions, info: [String: String] = [:]) throws {
+        let checkpoint = try TrainingCheckpoint.read(from: folder.state)
+        let fingerprint = Trainer.fingerprint(training: training, validation: validation, vocabulary: vocabulary)
+        guard checkpoint.corpusFingerprint == fingerprint, checkpoint.vocabulary == vocabulary else {
+            throw CheckpointError.differentCorpus(path: folder.state.path)
+        }
+        guard checkpoint.textOptions == textOptions else {
+            throw CheckpointError.differentText(path: folder.state.path, saved: checkpoint.textOptions.summary, given: textOptions.summary)
+        }
+        var configuration = checkpoint.configuration
+        configuration.steps = limits.steps
+        configuration.epochs = limits.epochs
+        configuration.timeLimit = limits.timeLimit
+        configuration.earlyStopPatience = limits.earlyStopPatience
+        configuration.evalEvery = limits.evalEvery
+        try configuration.validate()
+        let model = LanguageModel(weights: checkpoint.weights)
+        self.configuration = configuration
+        self.model = model
+        self.vocabulary = vocabulary
+        self.textOptions = textOptions
+        self.folder = folder
+        self.info = info
+        trainingTokens = training
+        validationTokens = validation
+        corpusFingerprint = fingerprint
+        batcher = try Batcher(tokens: training, batch: configuration.batch, seq: configuration.seq, position: checkpoint.position)
+        step = TrainingStep(model: model, batch: configuration.batch, seq: configuration.seq)
+        optimizer = AdamOptimizer(layout: model.layout, configuration: configuration)
+        optimizer.m.pointer.update(from: checkpoint.adamM.pointer, count: model.layout.count)
+        optimizer.v.pointer.update(from: checkpoint.adamV.pointer, count: model.layout.count)
+        optimizer.stepCount = checkpoint.adamSteps
+        gradients = ParameterBuffer(layout: model.layout)
+        state = checkpoint.recurrentState
+        random = checkpoint.random
+        schedule = checkpoint.schedule
+        scheduleFixed = checkpoint.scheduleFixed
+        stepCount = checkpoint.step
+        bestValidationLoss = checkpoint.bestValidationLoss
+        bestStep = checkpoint.bestStep
+        evaluationsWithoutImprovement = checkpoint.evaluationsWithoutImprovement
+        lastValidationLoss = checkpoint.lastValidationLoss
+        lastEvaluatedStep = checkpoint.lastEvaluatedStep
+        inputs = [Int32](repeating: 0, count: configuration.batch * configuration.seq)
+        targets = inputs
+    }
+
+    /// A short hash of the token streams and vocabulary, so a state is never resumed on other data.
+    static func fingerprint(training: [Int32], validation: [Int32], vocabulary: Vocabulary) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        func mix(_ value: UInt32) {
+            hash = (hash ^ UInt64(value)) &* 0x0000_0100_0000_01b3
+        }
+        for s in vocabulary.scalars { mix(s.value) }
+        mix(0xFFFF_FFFF)
+        for t in training { mix(UInt32(bitPattern: t)) }
+        mix(0xFFFF_FFFE)
+        for t in validation { mix(UInt32(bitPattern: t)) }
+        return String(hash, radix: 16) + "-\(training.count)-\(validation.count)"
+    }
+
+    /// The step at which a step or epoch limit stops the run, if either is set.
+    private var stepLimit: Int? { configuration.totalSteps(windowsPerEpoch: batcher.windowsPerEpoch) }
+
+    /// Trains until a limit, early stopping or a stop request.
+    ///
+    /// - Parameters:
+    ///   - stopRequested: polled between steps; a non-nil signal number finishes the step, saves and returns.
+    ///   - events: progress, evaluations, skipped steps and checkpoints as they happen.
+    /// - Throws: `TrainingError.diverged` after too many non-finite steps (the last good checkpoint stays),
+    ///   or an I/O error when a checkpoint cannot be written (the previous one stays whole).
+    public func run(stopRequested: () -> Int32? = { nil }, events: (TrainingEvent) -> Void = { _ in }) throws -> TrainingSummary {
+        try FileManager.default.createDirectory(at: folder.url, withIntermediateDirectories: true)
+        let metrics = try MetricsLog(url: folder.metrics)
+        let clock = ContinuousClock()
+        let started = clock.now
+        func elapsed() -> Double {
+            let d = clock.now - started
+            return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
+        }
+        let firstStep = stepCount
+        if firstStep == 0 && !FileManager.default.fileExists(atPath: folder.state.path) {
+            // A checkpoint before any work, so a crash at any moment leaves a model that loads.
+            try writeCheckpoint(writeModel: true)
+            events(.checkpoint(step: 0))
+        }
+        var skippedInARow = 0
+        var rateWindowStart = (time: 0.0, step: stepCount)
+        var charactersPerSecond = 0.0
+        let tokensPerStep = configuration.batch * configuration.seq
+        var reason: TrainingStopReason
+
+        while true {
+            if let limit = stepLimit, stepCount >= limit {
+                reason = configuration.epochs > 0 && configuration.epochs * batcher.windowsPerEpoch == limit
+                    && (configuration.steps == 0 || configuration.steps > limit) ? .epochLimit : .stepLimit
+                break
+            }
+            if configuration.timeLimit > 0, elapsed() >= configuration.timeLimit {
+                reason = .timeLimit
+                break
+            }
+            if let signal = stopRequested() {
+                reason = .interrupted(signal: signal)
+                break
+            }
+
+            let window = inputs.withUnsafeMutableBufferPointer { i in
+                targets.withUnsafeMutableBufferPointer { t in batcher.next(inputs: i, targets: t) }
+            }
+            let rate = schedule.learningRate(atStep: stepCount)
+            let loss = inputs.withUnsafeBufferPointer { i in
+                targets.withUnsafeBufferPointer { t in
+                    step.run(inputs: i, targets: t, state: state, gradients: gradients, random: &random)
+                }
+            }
+            let clip = GradientClipping.clip(gradients, maxNorm: configuration.clip)
+            if loss.isFinite && clip.isFinite {
+                optimizer.step(weights: model.weights, gradients: gradients, learningRate: rate)
+                skippedInARow = 0
+                smoothedLoss = 0.98 * smoothedLoss + 0.02 * Double(loss)
+                smoothedWeight = 0.98 * smoothedWeight + 0.02
+            } else {
+                skippedInARow += 1
+                state.zero()
+                events(.skipped(step: stepCount + 1, reason: loss.isFinite ? "the gradient norm is not finite" : "the loss is not finite"))
+                if skippedInARow >= Trainer.maximumSkippedSteps {
+                    throw TrainingError.diverged(step: stepCount + 1, consecutiveSkippedSteps: skippedInARow)
+                }
+            }
+            if window.endsEpoch { state.zero() }
+            stepCount += 1
+
+            if !scheduleFixed, configuration.timeLimit > 0, stepCount - firstStep >= max(20, configuration.warmupSteps / 2) {
+                // Only a time limit bounds the run: fix the decay's horizon from the measured speed.
+                let perStep = elapsed() / Double(stepCount - firstStep)
+                let left = Int((configuration.timeLimit - elapsed()) / perStep)
+                schedule = LearningRateSchedule(peak: configuration.learningRate, warmupSteps: configuration.warmupSteps,
+                                                totalSteps: max(stepCount + left, configuration.warmupSteps + 1),
+                                                decay: configuration.decay, minimumFraction: configuration.minimumLearningRateFraction)
+                scheduleFixed = true
+            }
+
+            let now = elapsed()
+            if now - rateWindowStart.time >= 1 || stepCount - rateWindowStart.step >= 50 {
+                charactersPerSecond = Double((stepCount - rateWindowStart.step) * tokensPerStep) / max(now - rateWindowStart.time, 1e-9)
+                rateWindowStart = (now, stepCount)
+            } else if charactersPerSecond == 0 {
+                charactersPerSecond = Double((stepCount - firstStep) * tokensPerStep) / max(now, 1e-9)
+            }
+            let progress = makeProgress(rate: rate, charactersPerSecond: charactersPerSecond, elapsed: now)
+            events(.step(progress))
+            if stepCount % 10 == 0 {
+                try metrics.append(step: stepCount, epoch: progress.epoch, trainLoss: Double(loss), validationLoss: nil,
+                                   learningRate: rate, charactersPerSecond: charactersPerSecond)
+            }
+
+            if stepCount % configuration.evalEvery == 0 {
+                let improved = evaluate(events: events)
+                try metrics.append(step: stepCount, epoch: progress.epoch, trainLoss: Double(loss), validationLoss: lastValidationLoss,
+                                   learningRate: rate, charactersPerSecond: charactersPerSecond)
+                try writeCheckpoint(writeModel: improved)
+                events(.checkpoint(step: stepCount))
+                if configuration.earlyStopPatience > 0, evaluationsWithoutImprovement >= configuration.earlyStopPatience {
+                    reason = .earlyStop
+                    break
+                }
+            }
+        }
+
+        if case .interrupted = reason {
+            // Save where we are without evaluating, so a resumed run is the same as one never stopped.
+            if lastEvaluatedStep != stepCount {
+                try writeCheckpoint(writeModel: bestValidationLoss == nil)
+                events(.checkpoint(step: stepCount))
+            }
+        } else if lastEvaluatedStep != stepCount {
+            let improved = evaluate(events: events)
+            try metrics.append(step: stepCount, epoch: epochProgress, trainLoss: nil, validationLoss: lastValidationLoss,
+                               learningRate: schedule.learningRate(atStep: max(stepCount - 1, 0)), charactersPerSecond: charactersPerSecond)
+            try writeCheckpoint(writeModel: improved)
+            events(.checkpoint(step: stepCount))
+        }
+        return TrainingSummary(reason: reason, steps: stepCount, epochs: epochProgress,
+                               trainingCharacters: (stepCount - firstStep) * tokensPerStep, seconds: elapsed(),
+                               bestValidationLoss: bestValidationLoss, bestStep: bestStep,
+                               finalValidationLoss: lastEvaluatedStep == stepCount ? lastValidationLoss : nil)
+    }
+
+    private var epochProgress: Double {
+        Double(batcher.position.epoch) + Double(batcher.position.offset) / Double(max(batcher.windowsPerEpoch * configuration.seq, 1))
+    }
+
+    private func makeProgress(rate: Float, charactersPerSecond: Double, elapsed: Double) -> TrainingProgress {
+        var left: Double?
+        let stepsPerSecond = charactersPerSecond / Double(configuration.batch * configuration.seq)
+        if let limit = stepLimit, stepsPerSecond > 0 { left = Double(limit - stepCount) / stepsPerSecond }
+        if configuration.timeLimit > 0 { left = min(left ?? .infinity, configuration.timeLimit - elapsed) }
+        return TrainingProgress(step: stepCount, stepLimit: stepLimit, epoch: epochProgress,
+                                smoothedLoss: smoothedWeight > 0 ? smoothedLoss / smoothedWeight : .nan,
+                                validationLoss: lastValidationLoss, learningRate: rate,
+                                charactersPerSecond: charactersPerSecond, elapsed: elapsed, secondsLeft: left)
+    }
+
+    /// Scores the validation split; returns whether it is the best so far.
+    @discardableResult
+    private func evaluate(events: (TrainingEvent) -> Void) -> Bool {
+        let evaluator = Evaluator(model: model, batch: Trainer.evaluationBatch, seq: 128)
+        let loss = evaluator.evaluate(validationTokens).natsPerCharacter
+        lastValidationLoss = loss
+        lastEvaluatedStep = stepCount
+        let improved = loss.isFinite && (bestValidationLoss.map { loss < $0 } ?? true)
+        if improved {
+            bestValidationLoss = loss
+            bestStep = stepCount
+            evaluationsWithoutImprovement = 0
+        } else {
+            evaluationsWithoutImprovement += 1
+        }
+        events(.evaluated(step: stepCount, loss: loss, isBest: improved))
+        return improved
+    }
+
+    /// Writes the training state, and the model file when asked; each atomically.
+    private func writeCheckpoint(writeModel: Bool) throws {
+        if writeModel {
+            var modelInfo = info
+            if let best = bestValidationLoss { modelInfo["validation_nats_per_char"] = String(format: "%.6f", best) }
+            let file = ModelFile(configuration: model.configuration, vocabulary: vocabulary, textOptions: textOptions,
+                                 weights: model.weights, step: stepCount, info: modelInfo)
+            try file.write(to: folder.model)
+        }
+        let checkpoint = TrainingCheckpoint(
+            configuration: configuration, vocabulary: vocabulary, textOptions: textOptions,
+            corpusFingerprint: corpusFingerprint, weights: model.weights, adamM: optimizer.m, adamV: optimizer.v,
+            adamSteps: optimizer.stepCount, recurrentState: state, random: random, position: batcher.position,
+            step: stepCount, schedule: schedule, scheduleFixed: scheduleFixed,
+            bestValidationLoss: bestValidationLoss, bestStep: bestStep,
+            evaluationsWithoutImprovement: evaluationsWithoutImprovement,
+            lastValidationLoss: lastValidationLoss, lastEvaluatedStep: lastEvaluatedStep)
+        try checkpoint.write(to: folder.state)
+    }
+}
+
+/// Appends one JSON object per line to the metrics log of a model folder.
+final class MetricsLog {
+    private let handle: FileHandle
+
+    init(url: URL) throws {
+        if !FileManager.default.fileExists(atPath: url.path) {
+            guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+                throw CheckpointError.unwritable(path: url.path, reason: "the file cannot be created")
+            }
+        }
+        do {
+            handle = try FileHandle(forWritingTo: url)
+            try handle.seekToEnd()
+        } catch {
+            throw CheckpointError.unwritable(path: url.path, reason: "\(error.localizedDescription)")
+        }
+    }
+
+    deinit { try? handle.close() }
+
+    func append(step: Int, epoch: Double, trainLoss: Double?, validationLoss: Double?, learningRate: Float,
+                charactersPerSecond: Double) throws {
+        func number(_ x: Double?, _ digits: Int) -> String {
+            guard let x, x.isFinite else { return "null" }
+            return String(format: "%.\(digits)f", x)
+        }
+        let line = "{\"step\":\(step),\"epoch\":\(number(epoch, 4)),\"train_loss\":\(number(trainLoss, 5)),"
+            + "\"val_loss\":\(number(validationLoss, 5)),\"lr\":\(number(Double(learningRate), 8)),"
+            + "\"chars_per_s\":\(number(charactersPerSecond, 1))}\n"
+        try handle.write(contentsOf: Data(line.utf8))
+    }
+}

@@ -1,0 +1,185 @@
+import Foundation
+
+/// Everything a training run needs to continue exactly where it stopped, saved as
+/// `training-state.safetensors` beside the model file.
+///
+/// Tensors: `weights` [N] (the latest weights, F32), `adam.m` and `adam.v` [N] (F32),
+/// `lstm.h` and `lstm.c` [layers, batch, H] (the state carried into the next window, F32),
+/// `random` [4] (the generator's state, U64). Metadata: `format` (`quill.training-state`),
+/// `format_version` (`1`) and `checkpoint`, a JSON object with the settings, vocabulary,
+/// corpus fingerprint, data position, step counts, schedule and validation history.
+struct TrainingCheckpoint {
+    var configuration: TrainingConfiguration
+    var vocabulary: Vocabulary
+    var textOptions: TextOptions
+    var corpusFingerprint: String
+    var weights: ParameterBuffer
+    var adamM: ParameterBuffer
+    var adamV: ParameterBuffer
+    var adamSteps: Int
+    var recurrentState: RecurrentState
+    var random: QuillRandom
+    var position: BatchPosition
+    var step: Int
+    var schedule: LearningRateSchedule
+    var scheduleFixed: Bool
+    var bestValidationLoss: Double?
+    var bestStep: Int?
+    var evaluationsWithoutImprovement: Int
+    var lastValidationLoss: Double?
+    var lastEvaluatedStep: Int?
+
+    static let formatName = "quill.training-state"
+    static let formatVersion = "1"
+
+    /// The JSON part of the file.
+    private struct Header: Codable {
+        var configuration: TrainingConfiguration
+        var model: ModelConfiguration
+        var vocabulary: [UInt32]
+        var text: TextOptions
+        var corpusFingerprint: String
+        var adamSteps: Int
+        var position: BatchPosition
+        var step: Int
+        var schedule: LearningRateSchedule
+        var scheduleFixed: Bool
+        var bestValidationLoss: Double?
+        var bestStep: Int?
+        var evaluationsWithoutImprovement: Int
+        var lastValidationLoss: Double?
+        var lastEvaluatedStep: Int?
+    }
+
+    /// Writes the checkpoint atomically: a crash at any moment leaves the previous one whole.
+    func write(to url: URL) throws {
+        let header = Header(configuration: configuration, model: weights.layout.configuration,
+                            vocabulary: vocabulary.scalars.map(\.value), text: textOptions,
+                            corpusFingerprint: corpusFingerprint, adamSteps: adamSteps, position: position, step: step,
+                            schedule: schedule, scheduleFixed: scheduleFixed, bestValidationLoss: bestValidationLoss,
+                            bestStep: bestStep, evaluationsWithoutImprovement: evaluationsWithoutImprovement,
+                            lastValidationLoss: lastValidationLoss, lastEvaluatedStep: lastEvaluatedStep)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        let json = String(decoding: try encoder.encode(header), as: UTF8.self)
+        let s = recurrentState
+        let stateShape = [s.layers, s.batch, s.hiddenSize]
+        let data = SafeTensors.encode([
+            SafeTensorsTensor(name: "weights", shape: [weights.count], floats: UnsafeBufferPointer(weights.elements)),
+            SafeTensorsTensor(name: "adam.m", shape: [adamM.count], floats: UnsafeBufferPointer(adamM.elements)),
+            SafeTensorsTensor(name: "adam.v", shape: [adamV.count], floats: UnsafeBufferPointer(adamV.elements)),
+            SafeTensorsTensor(name: "lstm.h", shape: stateShape, floats: UnsafeBufferPointer(s.h)),
+            SafeTensorsTensor(name: "lstm.c", shape: stateShape, floats: UnsafeBufferPointer(s.c)),
+            .integers(name: "random", dtype: .u64, shape: [4], values: random.stateWords),
+        ], metadata: ["format": Self.formatName, "format_version": Self.formatVersion, "checkpoint": json])
+        do {
+            try AtomicFile.write(data, to: url)
+        } catch {
+            throw CheckpointError.unwritable(path: url.path, reason: "\(error)")
+        }
+    }
+
+    /// Reads and checks a checkpoint: every tensor present with the shape its settings imply, all values finite.
+    static func read(from url: URL) throws -> TrainingCheckpoint {
+        let path = url.path
+        guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError.missing(path: path) }
+        let file: SafeTensorsFile
+        do {
+            file = try SafeTensorsFile(contentsOf: url)
+        } catch {
+            throw CheckpointError.unreadable(path: path, reason: "\(error)")
+        }
+        guard file.metadata["format"] == formatName else {
+            throw CheckpointError.unreadable(path: path, reason: "it is not a Quill training state")
+        }
+        guard file.metadata["format_version"] == formatVersion else {
+            throw CheckpointError.unreadable(path: path, reason: "its format version \(file.metadata["format_version"] ?? "?") is not \(formatVersion)")
+        }
+        let header: Header
+        do {
+            header = try JSONDecoder().decode(Header.self, from: Data((file.metadata["checkpoint"] ?? "").utf8))
+        } catch {
+            throw CheckpointError.unreadable(path: path, reason: "its settings do not parse")
+        }
+        do {
+            try header.model.validate()
+            try header.configuration.validate()
+        } catch {
+            throw CheckpointError.unreadable(path: path, reason: "\(error)")
+        }
+        let scalars = header.vocabulary.compactMap(Unicode.Scalar.init)
+        let vocabulary = Vocabulary(scalars: scalars)
+        guard scalars.count == header.vocabulary.count, vocabulary.count == header.model.vocabularySize,
+              vocabulary.scalars == scalars else {
+            throw CheckpointError.unreadable(path: path, reason: "its vocabulary disagrees with its model size")
+        }
+        guard header.configuration.batch >= 1, header.configuration.modelConfiguration(vocabularySize: vocabulary.count) == header.model else {
+            throw CheckpointError.unreadable(path: path, reason: "its model settings disagree with its training settings")
+        }
+        let layout = ParameterLayout(header.model)
+        func floats(_ name: String, _ shape: [Int], into destination: UnsafeMutablePointer<Float>) throws {
+            guard let entry = file.entry(named: name), entry.dtype == .f32, entry.shape == shape else {
+                throw CheckpointError.unreadable(path: path, reason: "its tensor \(name) is missing or not F32 of shape \(shape)")
+            }
+            file.copyFloats(of: entry, to: destination)
+            for i in 0..<entry.elementCount where !destination[i].isFinite {
+                throw CheckpointError.unreadable(path: path, reason: "its tensor \(name) holds a non-finite value at index \(i)")
+            }
+        }
+        let weights = ParameterBuffer(layout: layout)
+        let m = ParameterBuffer(layout: layout)
+        let v = ParameterBuffer(layout: layout)
+        try floats("weights", [layout.count], into: weights.pointer)
+        try floats("adam.m", [layout.count], into: m.pointer)
+        try floats("adam.v", [layout.count], into: v.pointer)
+        let state = RecurrentState(configuration: header.model, batch: header.configuration.batch)
+        try floats("lstm.h", [state.layers, state.batch, state.hiddenSize], into: state.h.baseAddress!)
+        try floats("lstm.c", [state.layers, state.batch, state.hiddenSize], into: state.c.baseAddress!)
+        guard let entry = file.entry(named: "random"), entry.dtype == .u64, entry.shape == [4] else {
+            throw CheckpointError.unreadable(path: path, reason: "its tensor random is missing or not U64 of shape [4]")
+        }
+        let words = file.data(of: entry).withUnsafeBytes { raw in
+            (0..<4).map { UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self)) }
+        }
+        guard let random = QuillRandom(state: words) else {
+            throw CheckpointError.unreadable(path: path, reason: "its random generator state is all zeros")
+        }
+        guard file.tensors.count == 6 else {
+            throw CheckpointError.unreadable(path: path, reason: "it holds \(file.tensors.count) tensors instead of 6")
+        }
+        return TrainingCheckpoint(
+            configuration: header.configuration, vocabulary: vocabulary, textOptions: header.text,
+            corpusFingerprint: header.corpusFingerprint, weights: weights, adamM: m, adamV: v, adamSteps: header.adamSteps,
+            recurrentState: state, random: random, position: header.position, step: header.step,
+            schedule: header.schedule, scheduleFixed: header.scheduleFixed, bestValidationLoss: header.bestValidationLoss,
+            bestStep: header.bestStep, evaluationsWithoutImprovement: header.evaluationsWithoutImprovement,
+            lastValidationLoss: header.lastValidationLoss, lastEvaluatedStep: header.lastEvaluatedStep)
+    }
+}
+
+/// A training state that cannot be written, read or resumed.
+public enum CheckpointError: Error, Equatable, CustomStringConvertible {
+    case missing(path: String)
+    case unreadable(path: String, reason: String)
+    case unwritable(path: String, reason: String)
+    case differentCorpus(path: String)
+    case differentText(path: String, saved: String, given: String)
+    case differentModel(path: String, flag: String, saved: String, given: String)
+
+    public var description: String {
+        switch self {
+        case let .missing(path):
+            return "There is no training state to resume at \(path); train without --resume first, or point --out at the folder of an earlier run."
+        case let .unreadable(path, reason):
+            return "The training state \(path) cannot be used: \(reason); train again without --resume to start over."
+        case let .unwritable(path, reason):
+            return "Cannot write \(path): \(reason)."
+        case let .differentCorpus(path):
+            return "The training state \(path) was made from a different corpus; resume with the same corpus and document options, or train without --resume."
+        case let .differentText(path, saved, given):
+            return "The training state \(path) was made with \(saved) text but \(given) was asked; resume with the same --normalization and --case-fold."
+        case let .differentModel(path, flag, saved, given):
+            return "The training state \(path) has \(flag) \(saved) but \(given) was asked; drop \(flag) to resume, or train without --resume."
+        }
+    }
+}
