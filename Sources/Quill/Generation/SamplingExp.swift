@@ -29,5 +29,16 @@ func samplingExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
 @inline(__always)
 @usableFromInline
 func samplingExp(_ x: Float) -> Float {
-    samplingExp(SIMD8<Float>(repeating: x))[0]
+    guard x >= -87.3 else { return 0 }  // also -infinity
+    let n = (x * 1.442_695_04).rounded(.toNearestOrEven)
+    var r = x - n * 0.693_359_375
+    r = r - n * -2.121_944_4e-4
+    var p: Float = 1.987_569_15e-4
+    p = p * r + 1.398_199_95e-3
+    p = p * r + 8.333_451_9e-3
+    p = p * r + 4.166_579_59e-2
+    p = p * r + 1.666_666_55e-1
+    p = p * r + 5.000_000_12e-1
+    p = p * (r * r) + r + 1
+    return p * Float(bitPattern: UInt32(bitPattern: (Int32(n) &+ 127) &<< 23))
 }
