@@ -9,7 +9,10 @@
 func samplingExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
     let underflow = x .< -87.3
     let clamped = x.replacing(with: -87.3, where: underflow)
-    let n = (clamped * 1.442_695_04).rounded(.toNearestOrEven)
+    // Adding 1.5 * 2^23 rounds to an integer that lands in the low mantissa bits, which gives both
+    // n = round(x / ln2) and the bits of 2^n without a (slow, generic) float-to-int conversion.
+    let shifted = clamped * 1.442_695_04 + 12_582_912
+    let n = shifted - 12_582_912
     // r = x - n ln2, with ln2 split in two so the product is exact enough.
     var r = clamped - n * 0.693_359_375
     r = r - n * -2.121_944_4e-4
@@ -20,8 +23,8 @@ func samplingExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
     p = p * r + 1.666_666_55e-1
     p = p * r + 5.000_000_12e-1
     p = p * (r * r) + r + 1
-    let exponent = (SIMD8<Int32>(n, rounding: .towardZero) &+ 127) &<< 23
-    let scale = unsafeBitCast(exponent, to: SIMD8<Float>.self)
+    let integer = unsafeBitCast(shifted, to: SIMD8<Int32>.self) &- 0x4B40_0000
+    let scale = unsafeBitCast((integer &+ 127) &<< 23, to: SIMD8<Float>.self)
     return (p * scale).replacing(with: 0, where: underflow)
 }
 

@@ -124,7 +124,8 @@ public final class TokenSampler {
 
         var max8 = SIMD8<Float>(repeating: -.infinity)
         for b in 0..<blocks {
-            max8 = pointwiseMax(max8, source.loadUnaligned(fromByteOffset: b * stride, as: SIMD8<Float>.self))
+            let x = source.loadUnaligned(fromByteOffset: b * stride, as: SIMD8<Float>.self)
+            max8.replace(with: x, where: x .> max8)
         }
         var maximum = max8.max()
         for i in (blocks * 8)..<n { maximum = Swift.max(maximum, logits[i]) }
@@ -137,7 +138,9 @@ public final class TokenSampler {
             // Divide rather than multiply by 1/T: a tiny T would make 1/T infinite and 0 * inf NaN.
             let w = samplingExp((x - maximum) / temperature)
             target.storeBytes(of: w, toByteOffset: b * stride, as: SIMD8<Float>.self)
-            sum8 += SIMD8<Double>(w)
+            sum8 += SIMD8<Double>(
+                Double(w[0]), Double(w[1]), Double(w[2]), Double(w[3]),
+                Double(w[4]), Double(w[5]), Double(w[6]), Double(w[7]))
         }
         var total = sum8.sum()
         for i in (blocks * 8)..<n {
