@@ -33,7 +33,8 @@ func samplingExp(_ x: SIMD8<Float>) -> SIMD8<Float> {
 @usableFromInline
 func samplingExp(_ x: Float) -> Float {
     guard x >= -87.3 else { return 0 }  // also -infinity
-    let n = (x * 1.442_695_04).rounded(.toNearestOrEven)
+    let shifted = x * 1.442_695_04 + 12_582_912
+    let n = shifted - 12_582_912
     var r = x - n * 0.693_359_375
     r = r - n * -2.121_944_4e-4
     var p: Float = 1.987_569_15e-4
@@ -43,5 +44,6 @@ func samplingExp(_ x: Float) -> Float {
     p = p * r + 1.666_666_55e-1
     p = p * r + 5.000_000_12e-1
     p = p * (r * r) + r + 1
-    return p * Float(bitPattern: UInt32(bitPattern: (Int32(n) &+ 127) &<< 23))
+    let integer = Int32(bitPattern: shifted.bitPattern) &- 0x4B40_0000
+    return p * Float(bitPattern: UInt32(bitPattern: (integer &+ 127) &<< 23))
 }

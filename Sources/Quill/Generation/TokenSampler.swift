@@ -33,6 +33,10 @@ public final class TokenSampler {
     private let heap: UnsafeMutablePointer<Int32>
     /// - kept: [V] ids of the kept tokens, most probable first.
     private let kept: UnsafeMutablePointer<Int32>
+    /// - blockSums: [ceil(V / 8)] sums of `weights` over each run of eight ids, in `Double`.
+    private let blockSums: UnsafeMutablePointer<Double>
+    /// 1/T when it is finite, else nil (the logits are then divided by T).
+    private let inverseTemperature: Float?
 
     /// A sampler for rows of `vocabularySize` logits.
     public init(vocabularySize: Int, settings: SamplingSettings) {
@@ -44,12 +48,16 @@ public final class TokenSampler {
         weights = .allocate(capacity: vocabularySize)
         heap = .allocate(capacity: vocabularySize)
         kept = .allocate(capacity: vocabularySize)
+        blockSums = .allocate(capacity: (vocabularySize + 7) / 8)
+        let inverse = 1 / settings.temperature
+        inverseTemperature = inverse.isFinite ? inverse : nil
     }
 
     deinit {
         weights.deallocate()
         heap.deallocate()
         kept.deallocate()
+        blockSums.deallocate()
     }
 
     /// Draws one token id from a row of logits.
@@ -114,53 +122,88 @@ public final class TokenSampler {
         return Int32(best)
     }
 
-    /// Fills `weights` with `exp((logit - max) / T)` and returns their sum.
+    /// Fills `weights` with `exp((logit - max) / T)` and `blockSums`, and returns their total.
+    ///
+    /// The total is the running sum of the block sums in order, the same partial sums `drawFromAll`
+    /// walks, so a target below the total always lands in a block.
     private func computeWeights(_ logits: UnsafePointer<Float>) -> Double {
         let n = vocabularySize
         let source = UnsafeRawPointer(logits)
         let target = UnsafeMutableRawPointer(weights)
         let stride = MemoryLayout<SIMD8<Float>>.stride
-        let blocks = n / 8
+        let fullBlocks = n / 8
 
         var max8 = SIMD8<Float>(repeating: -.infinity)
-        for b in 0..<blocks {
+        for b in 0..<fullBlocks {
             let x = source.loadUnaligned(fromByteOffset: b * stride, as: SIMD8<Float>.self)
             max8.replace(with: x, where: x .> max8)
         }
         var maximum = max8.max()
-        for i in (blocks * 8)..<n { maximum = Swift.max(maximum, logits[i]) }
+        for i in (fullBlocks * 8)..<n { maximum = Swift.max(maximum, logits[i]) }
         precondition(maximum.isFinite, "logits need at least one finite value and no +infinity")
 
-        let temperature = settings.temperature
-        var sum8 = SIMD8<Double>(repeating: 0)
-        for b in 0..<blocks {
-            let x = source.loadUnaligned(fromByteOffset: b * stride, as: SIMD8<Float>.self)
-            // Divide rather than multiply by 1/T: a tiny T would make 1/T infinite and 0 * inf NaN.
-            let w = samplingExp((x - maximum) / temperature)
-            target.storeBytes(of: w, toByteOffset: b * stride, as: SIMD8<Float>.self)
-            sum8 += SIMD8<Double>(
-                Double(w[0]), Double(w[1]), Double(w[2]), Double(w[3]),
-                Double(w[4]), Double(w[5]), Double(w[6]), Double(w[7]))
+        var total = 0.0
+        if let scale = inverseTemperature {
+            for b in 0..<fullBlocks {
+                let x = source.loadUnaligned(fromByteOffset: b * stride, as: SIMD8<Float>.self)
+                let w = samplingExp((x - maximum) * scale)
+                target.storeBytes(of: w, toByteOffset: b * stride, as: SIMD8<Float>.self)
+                blockSums[b] = Self.sumOfLanes(w)
+                total += blockSums[b]
+            }
+        } else {
+            // 1/T overflows: divide, since multiplying 0 (the maximum's shifted logit) by infinity is NaN.
+            let temperature = settings.temperature
+            for b in 0..<fullBlocks {
+                let x = source.loadUnaligned(fromByteOffset: b * stride, as: SIMD8<Float>.self)
+                let w = samplingExp((x - maximum) / temperature)
+                target.storeBytes(of: w, toByteOffset: b * stride, as: SIMD8<Float>.self)
+                blockSums[b] = Self.sumOfLanes(w)
+                total += blockSums[b]
+            }
         }
-        var total = sum8.sum()
-        for i in (blocks * 8)..<n {
-            let w = samplingExp((logits[i] - maximum) / temperature)
-            weights[i] = w
-            total += Double(w)
+        if fullBlocks * 8 < n {
+            var tail = 0.0
+            for i in (fullBlocks * 8)..<n {
+                let shifted = logits[i] - maximum
+                let w = samplingExp(inverseTemperature.map { shifted * $0 } ?? shifted / settings.temperature)
+                weights[i] = w
+                tail += Double(w)
+            }
+            blockSums[fullBlocks] = tail
+            total += tail
         }
         precondition(total.isFinite && total >= 1, "logits hold NaN")  // the maximum alone weighs 1
         return total
     }
 
+    /// The eight lanes added as a tree in `Double` (a short dependency chain).
+    @inline(__always)
+    private static func sumOfLanes(_ w: SIMD8<Float>) -> Double {
+        let a = Double(w[0]) + Double(w[1]), b = Double(w[2]) + Double(w[3])
+        let c = Double(w[4]) + Double(w[5]), d = Double(w[6]) + Double(w[7])
+        return (a + b) + (c + d)
+    }
+
     /// Inverse CDF over all tokens: the first id whose running weight passes `target`.
+    ///
+    /// Whole blocks of eight are skipped by their sums first, so the serial chain of additions is short.
     private func drawFromAll(target: Double) -> Int32 {
+        let n = vocabularySize
+        let lastBlock = (n + 7) / 8 - 1
         var cumulative = 0.0
-        for i in 0..<vocabularySize {
+        var b = 0
+        while b < lastBlock && cumulative + blockSums[b] <= target {
+            cumulative += blockSums[b]
+            b += 1
+        }
+        let end = Swift.min(8 * b + 8, n)
+        for i in (8 * b)..<end {
             cumulative += Double(weights[i])
             if cumulative > target { return Int32(i) }
         }
         // Rounding left the running sum a hair short of the target: take the last token with weight.
-        var i = vocabularySize - 1
+        var i = end - 1
         while weights[i] == 0 { i -= 1 }
         return Int32(i)
     }
