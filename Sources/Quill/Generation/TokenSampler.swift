@@ -29,9 +29,9 @@ public final class TokenSampler {
 
     /// - weights: [V] unnormalized probabilities `exp((logit - max) / T)`.
     private let weights: UnsafeMutablePointer<Float>
-    /// - heap: [V] token ids arranged as a max-heap by (logit, then lower id).
+    /// - heap: [V] token ids, partitioned for top-k, then arranged as a max-heap by (logit, then lower id) for top-p.
     private let heap: UnsafeMutablePointer<Int32>
-    /// - kept: [V] ids of the kept tokens, most probable first.
+    /// - kept: [V] ids of the kept tokens (most probable first when top-p is on).
     private let kept: UnsafeMutablePointer<Int32>
     /// - blockSums: [ceil(V / 8)] sums of `weights` over each run of eight ids, in `Double`.
     private let blockSums: UnsafeMutablePointer<Double>
@@ -142,14 +142,12 @@ public final class TokenSampler {
         for i in (fullBlocks * 8)..<n { maximum = Swift.max(maximum, logits[i]) }
         precondition(maximum.isFinite, "logits need at least one finite value and no +infinity")
 
-        var total = 0.0
         if let scale = inverseTemperature {
             for b in 0..<fullBlocks {
                 let x = source.loadUnaligned(fromByteOffset: b * stride, as: SIMD8<Float>.self)
                 let w = samplingExp((x - maximum) * scale)
                 target.storeBytes(of: w, toByteOffset: b * stride, as: SIMD8<Float>.self)
                 blockSums[b] = Self.sumOfLanes(w)
-                total += blockSums[b]
             }
         } else {
             // 1/T overflows: divide, since multiplying 0 (the maximum's shifted logit) by infinity is NaN.
@@ -159,9 +157,10 @@ public final class TokenSampler {
                 let w = samplingExp((x - maximum) / temperature)
                 target.storeBytes(of: w, toByteOffset: b * stride, as: SIMD8<Float>.self)
                 blockSums[b] = Self.sumOfLanes(w)
-                total += blockSums[b]
             }
         }
+        var total = 0.0
+        for b in 0..<fullBlocks { total += blockSums[b] }
         if fullBlocks * 8 < n {
             var tail = 0.0
             for i in (fullBlocks * 8)..<n {
@@ -216,43 +215,38 @@ public final class TokenSampler {
             if cumulative > target { return kept[j] }
         }
         var j = count - 1
-        while weights[Int(kept[j])] == 0 { j -= 1 }  // kept[0] holds the maximum, whose weight is 1
+        while weights[Int(kept[j])] == 0 { j -= 1 }  // the maximum, whose weight is 1, is always kept
         return kept[j]
     }
 
-    /// Applies top-k and top-p: fills `kept` with the surviving ids, most probable first.
+    /// Applies top-k and top-p: fills `kept` with the surviving ids.
     ///
-    /// A max-heap over all ids is built in O(V) and popped only as far as needed, so a small k or
-    /// a small nucleus costs far less than a full sort.
+    /// Top-k is a quickselect (average O(V)) that leaves the k top-ranked ids first, in no particular
+    /// order. Top-p builds a max-heap in O(n) over the candidates and pops only as far as the nucleus
+    /// reaches, so its ids come most probable first. Neither sorts the whole row.
     /// - Returns: the number of kept ids and the sum of their weights.
     private func selectKept(_ logits: UnsafePointer<Float>, total: Double) -> (count: Int, weight: Double) {
-        let n = vocabularySize
-        for i in 0..<n { heap[i] = Int32(i) }
-        var size = n
-        var start = n / 2
+        var candidates = vocabularySize
+        var candidateTotal = total
+        for i in 0..<candidates { heap[i] = Int32(i) }
+        if effectiveTopK > 0 {
+            candidates = effectiveTopK
+            selectTopRanked(candidates, of: vocabularySize, logits)
+            candidateTotal = 0
+            for j in 0..<candidates { candidateTotal += Double(weights[Int(heap[j])]) }
+            if settings.topP == 1 {
+                kept.update(from: heap, count: candidates)
+                return (candidates, candidateTotal)
+            }
+        }
+
+        var size = candidates
+        var start = size / 2
         while start > 0 {
             start -= 1
             siftDown(start, size: size, logits)
         }
-
-        if effectiveTopK > 0 {
-            var keptTotal = 0.0
-            for j in 0..<effectiveTopK {
-                kept[j] = popMax(size: &size, logits)
-                keptTotal += Double(weights[Int(kept[j])])
-            }
-            guard settings.topP < 1 else { return (effectiveTopK, keptTotal) }
-            let threshold = Double(settings.topP) * keptTotal
-            var cumulative = 0.0
-            var count = 0
-            repeat {
-                cumulative += Double(weights[Int(kept[count])])
-                count += 1
-            } while count < effectiveTopK && cumulative < threshold
-            return (count, cumulative)
-        }
-
-        let threshold = Double(settings.topP) * total
+        let threshold = Double(settings.topP) * candidateTotal
         var cumulative = 0.0
         var count = 0
         repeat {
@@ -262,6 +256,29 @@ public final class TokenSampler {
             count += 1
         } while size > 0 && cumulative < threshold
         return (count, cumulative)
+    }
+
+    /// Rearranges `heap[0..<n]` so its first `k` ids are the `k` top-ranked ones (Hoare's quickselect).
+    private func selectTopRanked(_ k: Int, of n: Int, _ logits: UnsafePointer<Float>) {
+        precondition(k > 0 && k < n)
+        let ids = UnsafeMutableBufferPointer(start: heap, count: n)
+        var low = 0, high = n  // the boundary at k lies in low...high
+        while high - low > 1 {
+            // Median of three as the pivot, moved to the end of the range.
+            let mid = low + (high - low) / 2, last = high - 1
+            if ranksBefore(ids[mid], ids[low], logits) { ids.swapAt(mid, low) }
+            if ranksBefore(ids[last], ids[low], logits) { ids.swapAt(last, low) }
+            if ranksBefore(ids[mid], ids[last], logits) { ids.swapAt(mid, last) }
+            let pivot = ids[last]
+            var store = low
+            for i in low..<last where ranksBefore(ids[i], pivot, logits) {
+                ids.swapAt(i, store)
+                store += 1
+            }
+            ids.swapAt(store, last)  // ids[low..<store] rank before the pivot, the rest after
+            if store == k || store + 1 == k { return }
+            if store > k { high = store } else { low = store + 1 }
+        }
     }
 
     /// True when token `a` ranks before token `b`: a larger logit, or an equal logit and a lower id.
