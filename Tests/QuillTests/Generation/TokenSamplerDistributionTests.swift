@@ -46,6 +46,18 @@ final class TokenSamplerDistributionTests: XCTestCase {
         }
     }
 
+    func testExtremeTemperaturesGiveArgmaxOrUniformWithoutNaN() {
+        // 1e-39 is subnormal, so 1/T overflows and the sampler divides instead; V = 13 also has a tail.
+        let row: [Float] = logits + [2.0]
+        let cold = TokenSampler(vocabularySize: row.count, settings: settings(1e-39))
+        let coldP = cold.probabilities(logits: row)
+        XCTAssertEqual(coldP, (0..<row.count).map { $0 == 2 ? 1 : 0 })  // 2.1 at id 2 is the maximum
+        var random = QuillRandom(seed: 13)
+        for _ in 0..<100 { XCTAssertEqual(cold.sample(logits: row, random: &random), 2) }
+        let hot = TokenSampler(vocabularySize: row.count, settings: settings(1e30))
+        for q in hot.probabilities(logits: row) { XCTAssertEqual(q, 1 / Float(row.count), accuracy: 1e-6) }
+    }
+
     func testMaskedLogitsAreNeverDrawn() {
         var row = logits
         row[2] = -.infinity
