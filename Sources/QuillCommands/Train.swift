@@ -1,15 +1,288 @@
 import ArgumentParser
+import Foundation
 import Quill
+
+extension LearningRateDecay: ExpressibleByArgument {}
 
 extension QuillCommand {
     struct Train: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "train",
-            abstract: "Train a model on a corpus."
+            abstract: "Train a model on a corpus.",
+            discussion: """
+            Trains an LSTM language model with truncated backpropagation through time: the \
+            training text is cut into --batch contiguous lanes, each step reads the next --seq \
+            characters of every lane, and the state carries from window to window (reset before \
+            every [DOC]). The end of the corpus (--val-frac) is held out and scored every \
+            --eval-every steps; the best model is kept in OUT/model.safetensors.
+
+            With no limit given, training runs for 10 minutes. Ctrl-C finishes the step, saves \
+            a checkpoint and exits; --resume continues exactly where it stopped.
+
+            Examples:
+              quill train corpora/data/kjv.txt --doc-separator %
+              quill train shakespeare.txt --time 30m --hidden 1024 --dropout 0.2
+              quill train shakespeare.txt --out models/shakespeare --resume --steps 20000
+            """
         )
 
+        @Argument(help: ArgumentHelp("Text files or folders to train on (a folder holds one document per file).", valueName: "corpus"))
+        var corpus: [String]
+
+        @OptionGroup(title: "Text")
+        var text: CorpusOptions
+
+        @Option(help: ArgumentHelp("Model folder to write (default: models/NAME, after the first corpus path).", valueName: "folder"))
+        var out: String?
+
+        @Flag(help: "Continue the run saved in the model folder: weights, optimizer, data position and random generator.")
+        var resume = false
+
+        @Flag(help: "Start over even if the model folder already holds a run.")
+        var force = false
+
+        @Option(help: ArgumentHelp("Validate on this file instead of holding out the corpus's end.", valueName: "file"))
+        var val: String?
+
+        // Model shape: taken from the saved run when resuming.
+        @Option(help: "Embedding width (default 64; typical 32-256).") var embed: Int?
+        @Option(help: "LSTM hidden width (default 512; typical 128-1024).") var hidden: Int?
+        @Option(help: "Stacked LSTM layers (default 2; typical 1-3).") var layers: Int?
+        @Option(help: "Dropout between layers and before the decoder (default 0.1; 0-0.5).") var dropout: Float?
+
+        // Windows and optimizer.
+        @Option(help: "Lanes per step (default 32; typical 16-128).") var batch: Int?
+        @Option(help: "Characters per lane per step, the BPTT length (default 64; typical 32-256).") var seq: Int?
+        @Option(help: "Peak learning rate (default 0.002; typical 0.0005-0.005).") var lr: Float?
+        @Option(help: "Adam beta1 (default 0.9).") var beta1: Double?
+        @Option(help: "Adam beta2 (default 0.999).") var beta2: Double?
+        @Option(help: "Adam epsilon (default 1e-8).") var eps: Double?
+        @Option(name: .customLong("weight-decay"), help: "AdamW weight decay (default 0: plain Adam; typical 0.01-0.1).") var weightDecay: Double?
+        @Option(help: "Clip the gradients' global norm to this (default 5).") var clip: Float?
+        @Option(help: "Warm-up steps to the peak learning rate (default 100).") var warmup: Int?
+        @Option(help: "Learning-rate decay after warm-up: cosine (default), linear or none.") var decay: LearningRateDecay?
+        @Option(name: .customLong("min-lr-fraction"), help: "Where the decay ends, as a fraction of the peak (default 0.1).") var minLRFraction: Float?
+        @Option(help: "Random seed for initialization and dropout (default 1).") var seed: UInt64?
+
+        // Limits and evaluation.
+        @Option(help: "Stop after this many steps in all (default: no step limit).") var steps: Int?
+        @Option(help: "Stop after this many passes over the training text (default: no limit).") var epochs: Int?
+        @Option(help: ArgumentHelp("Stop after this much wall-clock time in this run, such as 90s, 10m, 2h (default 10m when no other limit is given).", valueName: "duration"))
+        var time: WallClock?
+        @Option(name: .customLong("eval-every"), help: "Steps between validation passes (default 500).") var evalEvery: Int?
+        @Option(name: .customLong("val-frac"), help: "Fraction of the corpus, from its end, held out to validate (default 0.1; up to 0.5).") var valFrac: Double?
+        @Option(help: "Stop early after this many validation passes without improvement (default 0: never).") var patience: Int?
+
+        @Option(name: .customLong("sample-length"), help: "Characters of the sample printed at the end (default 300; 0 for none).")
+        var sampleLength = 300
+
+        func validate() throws {
+            if resume && force { throw ValidationError("--resume and --force contradict each other; use one.") }
+            if sampleLength < 0 || sampleLength > 100_000 { throw ValidationError("--sample-length must be from 0 to 100000.") }
+        }
+
+        /// The run's settings from the defaults and the flags given.
+        func trainingConfiguration() -> TrainingConfiguration {
+            var c = TrainingConfiguration()
+            if let embed { c.embeddingSize = embed }
+            if let hidden { c.hiddenSize = hidden }
+            if let layers { c.layers = layers }
+            if let dropout { c.dropout = dropout }
+            if let batch { c.batch = batch }
+            if let seq { c.seq = seq }
+            if let lr { c.learningRate = lr }
+            if let beta1 { c.beta1 = beta1 }
+            if let beta2 { c.beta2 = beta2 }
+            if let eps { c.epsilon = eps }
+            if let weightDecay { c.weightDecay = weightDecay }
+            if let clip { c.clip = clip }
+            if let warmup { c.warmupSteps = warmup }
+            if let decay { c.decay = decay }
+            if let minLRFraction { c.minimumLearningRateFraction = minLRFraction }
+            if let seed { c.seed = seed }
+            if let evalEvery { c.evalEvery = evalEvery }
+            if let valFrac { c.validationFraction = valFrac }
+            if let patience { c.earlyStopPatience = patience }
+            if steps == nil && epochs == nil && time == nil {
+                c.steps = 0
+                c.timeLimit = 600
+            } else {
+                c.steps = steps ?? 0
+                c.epochs = epochs ?? 0
+                c.timeLimit = time?.seconds ?? 0
+            }
+            if c.steps > 0 && c.warmupSteps >= c.steps && warmup == nil {
+                c.warmupSteps = c.steps / 10
+            }
+            return c
+        }
+
         func run() throws {
-            throw NotBuiltYet(command: "train")
+            let terminal = Terminal()
+            let configuration = trainingConfiguration()
+            try configuration.validate()
+            let folder = ModelFolder(URL(fileURLWithPath: out ?? defaultFolder()))
+            try prepare(folder)
+
+            let started = Date()
+            terminal.live("reading \(corpus.joined(separator: ", ")) ...")
+            let encoded = try CorpusEncoder.encode(text.source(paths: corpus), options: text.textOptions)
+            let training: [Int32], validation: [Int32]
+            if let val {
+                let held = try CorpusEncoder.encode(text.source(paths: [val]), options: text.textOptions,
+                                                    vocabulary: encoded.vocabulary, unknown: .skip)
+                if !held.unknown.isEmpty {
+                    terminal.warn("\(held.unknown.values.reduce(0, +)) characters of \(val) are not in the training text's vocabulary and are left out of validation.")
+                }
+                training = encoded.tokens
+                validation = held.tokens
+                guard validation.count >= 2 else { throw TrainingError.emptyValidationSplit(tokens: validation.count, validationFraction: 0) }
+            } else {
+                let split = try TrainingSplit.split(tokens: encoded.tokens, validationFraction: configuration.validationFraction)
+                training = split.training
+                validation = split.validation
+            }
+            terminal.line(String(format: "corpus: %@ characters in %d documents, %d distinct; %@ to train on, %@ to validate (read in %.1fs)",
+                                 Format.count(Double(encoded.characterCount)), encoded.documentCount, encoded.vocabulary.count - 1,
+                                 Format.count(Double(training.count)), Format.count(Double(validation.count)),
+                                 Date().timeIntervalSince(started)))
+            let info = ["corpus": corpus.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ",")]
+
+            let trainer: Trainer
+            if resume {
+                try checkResumeFlags(folder)
+                trainer = try Trainer(resuming: folder, limits: configuration, training: training, validation: validation,
+                                      vocabulary: encoded.vocabulary, textOptions: text.textOptions, info: info)
+            } else {
+                trainer = try Trainer(configuration: configuration, training: training, validation: validation,
+                                      vocabulary: encoded.vocabulary, textOptions: text.textOptions, folder: folder, info: info)
+            }
+            let c = trainer.model.configuration
+            let parameters = trainer.model.layout.count
+            terminal.line("model: \(Format.count(Double(parameters))) parameters (embed \(c.embeddingSize), hidden \(c.hiddenSize), layers \(c.layers), dropout \(c.dropout)); batch \(trainer.configuration.batch) x seq \(trainer.configuration.seq); writing \(folder.url.path)")
+
+            StopSignal.install()
+            let reporter = ProgressReporter(terminal: terminal)
+            let summary = try trainer.run(stopRequested: { StopSignal.received }, events: reporter.handle)
+            terminal.clearLive()
+            report(summary, folder: folder, terminal: terminal)
+            if sampleLength > 0, summary.bestValidationLoss != nil {
+                try printSample(from: folder, terminal: terminal)
+            }
+        }
+
+        private func defaultFolder() -> String {
+            let first = URL(fileURLWithPath: corpus.first ?? "model")
+            var name = first.deletingPathExtension().lastPathComponent
+            if name.isEmpty || name == "." { name = "model" }
+            return "models/" + name
+        }
+
+        /// Creates the folder and checks it can be written, before any work is done.
+        private func prepare(_ folder: ModelFolder) throws {
+            let fm = FileManager.default
+            var isDirectory: ObjCBool = false
+            if fm.fileExists(atPath: folder.url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+                throw CommandError("The output path \(folder.url.path) is a file, not a folder; give --out a folder.")
+            }
+            do {
+                try fm.createDirectory(at: folder.url, withIntermediateDirectories: true)
+            } catch {
+                throw CommandError("Cannot create the model folder \(folder.url.path): \(error.localizedDescription)")
+            }
+            let probe = folder.url.appendingPathComponent(".quill-write-test-\(getpid())")
+            guard fm.createFile(atPath: probe.path, contents: Data("ok".utf8)) else {
+                throw CommandError("The model folder \(folder.url.path) is not writable; choose another with --out.")
+            }
+            try? fm.removeItem(at: probe)
+            if !resume && !force && fm.fileExists(atPath: folder.state.path) {
+                throw CommandError("\(folder.url.path) already holds a training run; add --resume to continue it, --force to start over, or --out to use another folder.")
+            }
+            if force {
+                for url in [folder.state, folder.model, folder.metrics] { try? fm.removeItem(at: url) }
+            }
+        }
+
+        /// Model-shape flags must agree with the saved run.
+        private func checkResumeFlags(_ folder: ModelFolder) throws {
+            guard let saved = try? ModelFile.read(from: folder.model) else { return }
+            let c = saved.configuration
+            let pairs: [(String, Int?, Int)] = [("--embed", embed, c.embeddingSize), ("--hidden", hidden, c.hiddenSize), ("--layers", layers, c.layers)]
+            for (flag, given, value) in pairs {
+                if let given, given != value {
+                    throw CheckpointError.differentModel(path: folder.state.path, flag: flag, saved: "\(value)", given: "\(given)")
+                }
+            }
+        }
+
+        private func report(_ summary: TrainingSummary, folder: ModelFolder, terminal: Terminal) {
+            terminal.line(String(format: "stopped: %@ after %d steps (%.2f epochs, %@ characters in %@)",
+                                 summary.reason.description, summary.steps, summary.epochs,
+                                 Format.count(Double(summary.trainingCharacters)), Format.duration(summary.seconds)))
+            if let best = summary.bestValidationLoss, let step = summary.bestStep {
+                terminal.line(String(format: "validation: %.4f nats/char, %.4f bits/char, perplexity %.3f (best, at step %d)",
+                                     best, best / log(2), exp(best), step))
+            }
+            if case .interrupted = summary.reason {
+                terminal.line("saved: \(folder.state.path); continue with the same command and --resume")
+            }
+            terminal.line("model: \(folder.model.path)")
+        }
+
+        private func printSample(from folder: ModelFolder, terminal: Terminal) throws {
+            let file = try ModelFile.read(from: folder.model)
+            let text = try generateText(from: file, prompt: "", length: sampleLength, temperature: 0.8, seed: 1)
+            terminal.line("sample (temperature 0.8):")
+            terminal.line(text)
         }
     }
+}
+
+/// Turns training events into a live progress line on a terminal, or plain periodic lines otherwise.
+final class ProgressReporter {
+    let terminal: Terminal
+    private var lastDrawn = 0.0
+    private var lastPrinted = -1.0e9
+    private var lastStep: TrainingProgress?
+
+    init(terminal: Terminal) { self.terminal = terminal }
+
+    func handle(_ event: TrainingEvent) {
+        switch event {
+        case let .step(progress):
+            lastStep = progress
+            if terminal.isInteractive {
+                if progress.elapsed - lastDrawn >= 0.25 {
+                    terminal.live(line(progress))
+                    lastDrawn = progress.elapsed
+                }
+            } else if progress.elapsed - lastPrinted >= 30 {
+                terminal.line(line(progress))
+                lastPrinted = progress.elapsed
+            }
+        case let .evaluated(step, loss, isBest):
+            terminal.line(String(format: "step %d: validation %.4f nats/char (perplexity %.3f)%@", step, loss, exp(loss), isBest ? ", best so far" : ""))
+        case let .skipped(step, reason):
+            terminal.warn("step \(step) was skipped because \(reason); the weights were left unchanged.")
+        case .checkpoint:
+            break
+        }
+    }
+
+    private func line(_ p: TrainingProgress) -> String {
+        var parts = ["step \(p.step)" + (p.stepLimit.map { "/\($0)" } ?? "")]
+        parts.append(String(format: "epoch %.2f", p.epoch))
+        parts.append(p.smoothedLoss.isFinite ? String(format: "loss %.4f", p.smoothedLoss) : "loss -")
+        parts.append(p.validationLoss.map { String(format: "val %.4f", $0) } ?? "val -")
+        parts.append(String(format: "lr %.2e", p.learningRate))
+        parts.append("\(Format.count(p.charactersPerSecond)) char/s")
+        if let left = p.secondsLeft { parts.append("\(Format.duration(left)) left") }
+        return parts.joined(separator: " | ")
+    }
+}
+
+/// A user error of a command that no library error describes: one sentence.
+struct CommandError: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
 }

@@ -1,0 +1,97 @@
+/// Generates text from a model: `samples` independent continuations of one prompt, stepped together as a batch.
+///
+/// The prompt (already token ids) is fed after `[DOC]` from a zero state; generation continues from
+/// the prompt's final state. Each sample has its own random generator, seeded `seed + i` for sample
+/// `i`, so sample 0 of a batch is the same text as a single sample with that seed.
+public final class TextGenerator {
+    public let model: LanguageModel
+    public let vocabulary: Vocabulary
+    public let samples: Int
+    private let engine: InferenceEngine
+    private let state: RecurrentState
+    private var tokens: [Int32]
+    private let logits: UnsafeMutablePointer<Float>
+
+    /// - Parameter samples: samples generated together, 1 to `SamplingSettings.maximumSampleCount`.
+    public init(model: LanguageModel, vocabulary: Vocabulary, samples: Int = 1) {
+        precondition(samples >= 1, "at least one sample")
+        precondition(vocabulary.count == model.configuration.vocabularySize, "vocabulary and model disagree")
+        self.model = model
+        self.vocabulary = vocabulary
+        self.samples = samples
+        engine = InferenceEngine(model: model, batch: samples, maxSeq: 1)
+        state = RecurrentState(configuration: model.configuration, batch: samples)
+        tokens = [Int32](repeating: 0, count: samples)
+        logits = .allocate(capacity: samples * model.configuration.vocabularySize)
+    }
+
+    deinit { logits.deallocate() }
+
+    /// Why one sample ended.
+    public enum Ending: Equatable, Sendable {
+        case length
+        case stopString
+        case endOfDocument
+    }
+
+    /// Generates up to `length` characters for every sample.
+    ///
+    /// - Parameters:
+    ///   - prompt: token ids of the prompt, without `[DOC]` (it is put in front).
+    ///   - length: characters to generate per sample (the prompt not counted).
+    ///   - stops: strings that end a sample (not included in its text).
+    ///   - ignoreEndOfDocument: when the model ends a document, start a new one (reset) instead of stopping.
+    ///   - output: called with (sample index, text) as whole grapheme clusters become printable.
+    /// - Returns: why each sample ended.
+    /// - Throws: `SamplingError` for an empty stop string.
+    @discardableResult
+    public func generate(prompt: [Int32], length: Int, settings: SamplingSettings, seed: UInt64,
+                         stops: [String] = [], ignoreEndOfDocument: Bool = false,
+                         output: (Int, String) -> Void) throws -> [Ending] {
+        let v = model.configuration.vocabularySize
+        let sampler = TokenSampler(vocabularySize: v, settings: settings)
+        var randoms = (0..<samples).map { QuillRandom(seed: seed &+ UInt64($0)) }
+        var streams = try (0..<samples).map { _ in try GeneratedTextStream(stops: stops) }
+        var endings = [Ending?](repeating: nil, count: samples)
+        var produced = [Int](repeating: 0, count: samples)
+        state.zero()
+        for token in [Vocabulary.documentID] + prompt {
+            for i in 0..<samples { tokens[i] = token }
+            step()
+        }
+        var active = samples
+        while active > 0 {
+            for i in 0..<samples where endings[i] == nil {
+                let next = sampler.sample(logits: logits + i * v, random: &randoms[i])
+                tokens[i] = next
+                if next == Vocabulary.documentID {
+                    if !ignoreEndOfDocument {
+                        endings[i] = .endOfDocument
+                    }
+                    continue
+                }
+                guard let scalar = vocabulary.scalar(of: next) else { continue }
+                let text = streams[i].append(scalar)
+                if !text.isEmpty { output(i, text) }
+                produced[i] += 1
+                if streams[i].stopped {
+                    endings[i] = .stopString
+                } else if produced[i] >= length {
+                    endings[i] = .length
+                }
+            }
+            active = endings.reduce(0) { $0 + ($1 == nil ? 1 : 0) }
+            if active > 0 { step() }
+        }
+        for i in 0..<samples where endings[i] != .stopString {
+            let rest = streams[i].finish()
+            if !rest.isEmpty { output(i, rest) }
+        }
+        return endings.map { $0 ?? .length }
+    }
+
+    /// Feeds `tokens` (one per sample) and leaves the next logits in `logits`.
+    private func step() {
+        tokens.withUnsafeBufferPointer { engine.step(tokens: $0, state: state, logits: logits) }
+    }
+}
