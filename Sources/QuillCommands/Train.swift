@@ -61,6 +61,7 @@ extension QuillCommand {
         @Option(help: "Clip the gradients' global norm to this (default 5).") var clip: Float?
         @Option(help: "Warm-up steps to the peak learning rate (default 100).") var warmup: Int?
         @Option(help: "Learning-rate decay after warm-up: cosine (default), linear or none.") var decay: LearningRateDecay?
+        @Option(name: .customLong("decay-steps"), help: "Steps the decay runs over (default: the step limit, or what fits in --time).") var decaySteps: Int?
         @Option(name: .customLong("min-lr-fraction"), help: "Where the decay ends, as a fraction of the peak (default 0.1).") var minLRFraction: Float?
         @Option(help: "Random seed for initialization and dropout (default 1).") var seed: UInt64?
 
@@ -98,6 +99,7 @@ extension QuillCommand {
             if let clip { c.clip = clip }
             if let warmup { c.warmupSteps = warmup }
             if let decay { c.decay = decay }
+            if let decaySteps { c.decaySteps = decaySteps }
             if let minLRFraction { c.minimumLearningRateFraction = minLRFraction }
             if let seed { c.seed = seed }
             if let evalEvery { c.evalEvery = evalEvery }
@@ -119,10 +121,16 @@ extension QuillCommand {
 
         func run() throws {
             let terminal = Terminal()
-            let configuration = trainingConfiguration()
+            var configuration = trainingConfiguration()
             try configuration.validate()
             let folder = ModelFolder(URL(fileURLWithPath: out ?? defaultFolder()))
             try prepare(folder)
+            if resume {
+                // The saved run's split, so the same characters are held out.
+                let saved = try Trainer.savedConfiguration(in: folder)
+                try checkResumeFlags(saved, folder)
+                configuration.validationFraction = saved.validationFraction
+            }
 
             let started = Date()
             terminal.live("reading \(corpus.joined(separator: ", ")) ...")
@@ -150,7 +158,6 @@ extension QuillCommand {
 
             let trainer: Trainer
             if resume {
-                try checkResumeFlags(folder)
                 trainer = try Trainer(resuming: folder, limits: configuration, training: training, validation: validation,
                                       vocabulary: encoded.vocabulary, textOptions: text.textOptions, info: info)
             } else {
@@ -201,18 +208,38 @@ extension QuillCommand {
             if force {
                 for url in [folder.state, folder.model, folder.metrics] { try? fm.removeItem(at: url) }
             }
+            // Temporary files of a run that was killed in the middle of a checkpoint write.
+            for name in (try? fm.contentsOfDirectory(atPath: folder.url.path)) ?? []
+            where name.hasPrefix("model.safetensors.tmp-") || name.hasPrefix("training-state.safetensors.tmp-") {
+                try? fm.removeItem(at: folder.url.appendingPathComponent(name))
+            }
         }
 
-        /// Model-shape flags must agree with the saved run.
-        private func checkResumeFlags(_ folder: ModelFolder) throws {
-            guard let saved = try? ModelFile.read(from: folder.model) else { return }
-            let c = saved.configuration
-            let pairs: [(String, Int?, Int)] = [("--embed", embed, c.embeddingSize), ("--hidden", hidden, c.hiddenSize), ("--layers", layers, c.layers)]
-            for (flag, given, value) in pairs {
+        /// Flags given with --resume must agree with the saved run; only the limits may change.
+        private func checkResumeFlags(_ saved: TrainingConfiguration, _ folder: ModelFolder) throws {
+            func check<T: Equatable>(_ flag: String, _ given: T?, _ value: T) throws {
                 if let given, given != value {
                     throw CheckpointError.differentModel(path: folder.state.path, flag: flag, saved: "\(value)", given: "\(given)")
                 }
             }
+            try check("--embed", embed, saved.embeddingSize)
+            try check("--hidden", hidden, saved.hiddenSize)
+            try check("--layers", layers, saved.layers)
+            try check("--dropout", dropout, saved.dropout)
+            try check("--batch", batch, saved.batch)
+            try check("--seq", seq, saved.seq)
+            try check("--lr", lr, saved.learningRate)
+            try check("--beta1", beta1, saved.beta1)
+            try check("--beta2", beta2, saved.beta2)
+            try check("--eps", eps, saved.epsilon)
+            try check("--weight-decay", weightDecay, saved.weightDecay)
+            try check("--clip", clip, saved.clip)
+            try check("--warmup", warmup, saved.warmupSteps)
+            try check("--decay", decay, saved.decay)
+            try check("--decay-steps", decaySteps, saved.decaySteps)
+            try check("--min-lr-fraction", minLRFraction, saved.minimumLearningRateFraction)
+            try check("--seed", seed, saved.seed)
+            try check("--val-frac", valFrac, saved.validationFraction)
         }
 
         private func report(_ summary: TrainingSummary, folder: ModelFolder, terminal: Terminal) {

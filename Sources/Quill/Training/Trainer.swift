@@ -71,7 +71,8 @@ public final class Trainer {
         self.random = random
         let windows = batcher.windowsPerEpoch
         schedule = configuration.learningRateSchedule(windowsPerEpoch: windows)
-        scheduleFixed = configuration.totalSteps(windowsPerEpoch: windows) != nil || configuration.decay == .none
+        scheduleFixed = configuration.decaySteps > 0 || configuration.totalSteps(windowsPerEpoch: windows) != nil
+            || configuration.decay == .none
         inputs = [Int32](repeating: 0, count: configuration.batch * configuration.seq)
         targets = inputs
     }
@@ -128,6 +129,13 @@ public final class Trainer {
         lastEvaluatedStep = checkpoint.lastEvaluatedStep
         inputs = [Int32](repeating: 0, count: configuration.batch * configuration.seq)
         targets = inputs
+    }
+
+    /// The settings of the run saved in `folder`, to split the corpus the same way before resuming.
+    ///
+    /// - Throws: `CheckpointError` when there is no readable training state.
+    public static func savedConfiguration(in folder: ModelFolder) throws -> TrainingConfiguration {
+        try TrainingCheckpoint.read(from: folder.state).configuration
     }
 
     /// A short hash of the token streams and vocabulary, so a state is never resumed on other data.

@@ -46,6 +46,10 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     /// Decay after warm-up: cosine (default), linear or none. It runs to the step limit (or the epoch
     /// limit in steps); with only a time limit the rate stays at the peak. Flag `--decay`.
     public var decay: LearningRateDecay = .cosine
+    /// Steps over which the decay runs, warm-up included. Default 0: the step limit (or the epoch
+    /// limit in steps); with only a time limit, the steps the measured speed fits in the time.
+    /// Flag `--decay-steps`.
+    public var decaySteps: Int = 0
     /// The decay's floor as a fraction of the peak. Default 0.1; 0 to 1. Flag `--min-lr-fraction`.
     public var minimumLearningRateFraction: Float = 0.1
 
@@ -98,7 +102,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
 
     /// The learning-rate schedule of this run; constant after warm-up when no step count bounds it.
     public func learningRateSchedule(windowsPerEpoch: Int) -> LearningRateSchedule {
-        guard let total = totalSteps(windowsPerEpoch: windowsPerEpoch) else {
+        guard let total = decaySteps > 0 ? decaySteps : totalSteps(windowsPerEpoch: windowsPerEpoch) else {
             return LearningRateSchedule(peak: learningRate, warmupSteps: warmupSteps, decay: .none,
                                         minimumFraction: minimumLearningRateFraction)
         }
@@ -150,6 +154,9 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         }
         if steps > 0, warmupSteps >= steps {
             throw fail("--warmup", warmupSteps, "fewer steps than --steps \(steps)")
+        }
+        guard decaySteps >= 0, decaySteps == 0 || decaySteps > warmupSteps else {
+            throw fail("--decay-steps", decaySteps, "0 (the step limit) or more steps than --warmup \(warmupSteps)")
         }
         guard minimumLearningRateFraction.isFinite, minimumLearningRateFraction >= 0,
               minimumLearningRateFraction <= 1 else {
