@@ -4,7 +4,7 @@ import XCTest
 
 /// A timing printed for reports, not asserted; runs only when `QUILL_SAMPLING_SPEED=1`.
 ///
-/// `QUILL_SAMPLING_SPEED=1 swift test -c release --filter SamplingSpeedReport`
+/// `QUILL_SAMPLING_SPEED=1 swift test -c release --filter SamplingSpeedReport`; `QUILL_SAMPLING_ONLY="T=1"` picks one configuration.
 final class SamplingSpeedReport: XCTestCase {
     func testPrintNanosecondsPerToken() throws {
         try XCTSkipUnless(ProcessInfo.processInfo.environment["QUILL_SAMPLING_SPEED"] == "1", "set QUILL_SAMPLING_SPEED=1")
@@ -17,7 +17,8 @@ final class SamplingSpeedReport: XCTestCase {
             ("T=0.8 top-p 0.9", try SamplingSettings(temperature: 0.8, topP: 0.9)),
             ("greedy", try SamplingSettings(temperature: 0)),
         ]
-        for (name, settings) in configurations {
+        let only = ProcessInfo.processInfo.environment["QUILL_SAMPLING_ONLY"]
+        for (name, settings) in configurations where only == nil || only == name {
             let sampler = TokenSampler(vocabularySize: v, settings: settings)
             let tokens = 1_000_000
             var checksum = 0
