@@ -54,6 +54,19 @@ public final class Trainer {
         try modelConfiguration.validate()
         var random = QuillRandom(seed: configuration.seed)
         let model = LanguageModel.initialized(modelConfiguration, random: &random)
+        let batcher = try Batcher(tokens: training, batch: configuration.batch, seq: configuration.seq)
+        let windows = batcher.windowsPerEpoch
+        let schedule = configuration.learningRateSchedule(windowsPerEpoch: windows)
+        let scheduleFixed = configuration.decaySteps > 0 || configuration.totalSteps(windowsPerEpoch: windows) != nil
+            || configuration.decay == .none
+        var configuration = configuration
+        if scheduleFixed && configuration.decay != .none {
+            // Record the horizon in use, so a run stopped early and resumed saves the same settings.
+            configuration.decaySteps = schedule.totalSteps
+        }
+        self.batcher = batcher
+        self.schedule = schedule
+        self.scheduleFixed = scheduleFixed
         self.configuration = configuration
         self.model = model
         self.vocabulary = vocabulary
@@ -63,16 +76,11 @@ public final class Trainer {
         trainingTokens = training
         validationTokens = validation
         corpusFingerprint = Trainer.fingerprint(training: training, validation: validation, vocabulary: vocabulary)
-        batcher = try Batcher(tokens: training, batch: configuration.batch, seq: configuration.seq)
         step = TrainingStep(model: model, batch: configuration.batch, seq: configuration.seq)
         optimizer = AdamOptimizer(layout: model.layout, configuration: configuration)
         gradients = ParameterBuffer(layout: model.layout)
         state = RecurrentState(configuration: modelConfiguration, batch: configuration.batch)
         self.random = random
-        let windows = batcher.windowsPerEpoch
-        schedule = configuration.learningRateSchedule(windowsPerEpoch: windows)
-        scheduleFixed = configuration.decaySteps > 0 || configuration.totalSteps(windowsPerEpoch: windows) != nil
-            || configuration.decay == .none
         inputs = [Int32](repeating: 0, count: configuration.batch * configuration.seq)
         targets = inputs
     }

@@ -152,11 +152,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
         guard warmupSteps >= 0 else {
             throw fail("--warmup", warmupSteps, "a step count of 0 or more, such as 100")
         }
-        if steps > 0, warmupSteps >= steps {
-            throw fail("--warmup", warmupSteps, "fewer steps than --steps \(steps)")
-        }
-        guard decaySteps >= 0, decaySteps == 0 || decaySteps > warmupSteps else {
-            throw fail("--decay-steps", decaySteps, "0 (the step limit) or more steps than --warmup \(warmupSteps)")
+        guard decaySteps >= 0 else {
+            throw fail("--decay-steps", decaySteps, "0 (the step limit) or a positive step count, such as 3000")
         }
         guard minimumLearningRateFraction.isFinite, minimumLearningRateFraction >= 0,
               minimumLearningRateFraction <= 1 else {

@@ -49,7 +49,6 @@ final class TrainingConfigurationTests: XCTestCase {
             ("--clip", { $0.clip = -5 }),
             ("--clip", { $0.clip = .nan }),
             ("--warmup", { $0.warmupSteps = -1 }),
-            ("--warmup", { $0.warmupSteps = 3000 }),
             ("--min-lr-fraction", { $0.minimumLearningRateFraction = 1.5 }),
             ("--min-lr-fraction", { $0.minimumLearningRateFraction = -0.1 }),
             ("--steps", { $0.steps = -10 }),
