@@ -59,7 +59,7 @@ extension QuillCommand {
             """
         )
 
-        @Argument(help: ArgumentHelp("Model file written by quill train (model.safetensors).", valueName: "model"))
+        @Argument(help: ArgumentHelp("Model file written by quill train (model.safetensors), or its folder.", valueName: "model"))
         var model: String
 
         @Argument(help: ArgumentHelp("Text files or folders to score (a folder holds one document per file).", valueName: "file"))
@@ -68,13 +68,13 @@ extension QuillCommand {
         @OptionGroup(title: "Documents")
         var documents: DocumentOptions
 
-        @Option(help: "Lanes scored together; changes where lanes start, so keep it fixed to compare models (default 32; typical 16-128).")
+        @Option(help: "Lanes scored together; changes where lanes start, so keep it fixed to compare models (typical 16-128).")
         var batch = 32
 
         @Flag(help: "Print one JSON object instead of text.")
         var json = false
 
-        @Option(help: "Characters outside the model's vocabulary: skip (default; counted and listed) or error.")
+        @Option(help: "Characters outside the model's vocabulary: skip (counted and listed) or error.")
         var unknown: UnknownCharacters = .skip
 
         /// Most lanes one evaluation may ask for.
@@ -88,7 +88,7 @@ extension QuillCommand {
 
         func run() throws {
             let terminal = Terminal()
-            let file = try ModelFile.read(from: URL(fileURLWithPath: model))
+            let file = try readModelFile(model)
             let started = Date()
             let encoded = try CorpusEncoder.encode(documents.source(paths: files), options: file.textOptions,
                                                    vocabulary: file.vocabulary, unknown: unknown.policy)

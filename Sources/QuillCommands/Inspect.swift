@@ -19,16 +19,15 @@ extension QuillCommand {
             """
         )
 
-        @Argument(help: ArgumentHelp("Model file written by quill train (model.safetensors).", valueName: "model"))
+        @Argument(help: ArgumentHelp("Model file written by quill train (model.safetensors), or its folder.", valueName: "model"))
         var model: String
 
         @Flag(help: "Print one JSON object instead of text.")
         var json = false
 
         func run() throws {
-            let url = URL(fileURLWithPath: model)
-            let file = try ModelFile.read(from: url)
-            let bytes = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue ?? 0
+            let file = try readModelFile(model)
+            let bytes = (try? FileManager.default.attributesOfItem(atPath: model)[.size] as? NSNumber)?.intValue ?? 0
             let c = file.configuration
             let parameters = ParameterLayout(c).count
             let validation = file.info["validation_nats_per_char"].flatMap(Double.init)
@@ -86,4 +85,27 @@ extension QuillCommand {
             FileHandle.standardOutput.write(Data(out.utf8))
         }
     }
+}
+
+/// Reads and checks the model a command was given: a model file, or a model folder holding `model.safetensors`.
+///
+/// - Throws: `CommandError` if nothing readable is at the path, else what `ModelFile.read(from:)` throws.
+func readModelFile(_ path: String) throws -> ModelFile {
+    var url = URL(fileURLWithPath: path)
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+        throw CommandError("The model file \(path) does not exist; pass the model.safetensors that quill train wrote (or its folder).")
+    }
+    if isDirectory.boolValue {
+        let inside = url.appendingPathComponent("model.safetensors")
+        guard FileManager.default.fileExists(atPath: inside.path) else {
+            throw CommandError("The folder \(path) holds no model.safetensors; pass a model file or the folder quill train wrote.")
+        }
+        url = inside
+    }
+    let type = (try? FileManager.default.attributesOfItem(atPath: url.path)[.type] as? FileAttributeType) ?? nil
+    guard type == .typeRegular else {
+        throw CommandError("\(url.path) is not a regular file, so it cannot be a model file; pass the model.safetensors that quill train wrote.")
+    }
+    return try ModelFile.read(from: url)
 }

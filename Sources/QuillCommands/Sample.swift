@@ -39,38 +39,38 @@ extension QuillCommand {
             """
         )
 
-        @Argument(help: ArgumentHelp("Model file written by quill train (model.safetensors).", valueName: "model"))
+        @Argument(help: ArgumentHelp("Model file written by quill train (model.safetensors), or its folder.", valueName: "model"))
         var model: String
 
         @Option(help: "Text to continue (default: none, so the model starts a new document).")
         var prompt = ""
 
-        @Option(help: "Characters to generate per sample, the prompt not counted (default 500).")
+        @Option(help: "Characters to generate per sample, the prompt not counted.")
         var length = 500
 
-        @Option(help: "Sampling temperature: 0 = greedy, <1 = more conservative, >1 = more random (default 1; typical 0.5-1.2).")
+        @Option(help: "Sampling temperature: 0 = greedy, <1 = more conservative, >1 = more random (typical 0.5-1.2).")
         var temperature: Float = 1
 
-        @Option(name: .customLong("top-k"), help: "Draw only from the K most probable characters; 0 = off (default 0; typical 20-100).")
+        @Option(name: .customLong("top-k"), help: "Draw only from the K most probable characters; 0 = off (typical 20-100).")
         var topK = 0
 
-        @Option(name: .customLong("top-p"), help: "Draw only from the most probable characters whose mass reaches P; 1 = off (default 1; typical 0.8-0.95).")
+        @Option(name: .customLong("top-p"), help: "Draw only from the most probable characters whose mass reaches P; 1 = off (typical 0.8-0.95).")
         var topP: Float = 1
 
-        @Option(help: "Random seed; sample i of a batch uses seed + i (default 1, so runs are reproducible).")
+        @Option(help: "Random seed; sample i of a batch uses seed + i (a fixed default, so runs are reproducible).")
         var seed: UInt64 = 1
 
         @Option(name: .customLong("stop"), help: ArgumentHelp(
             "End a sample where this text appears (not printed); repeatable, normalized like the prompt.", valueName: "text"))
         var stops: [String] = []
 
-        @Option(help: "Samples to generate together as one batch, printed one after another (default 1).")
+        @Option(help: "Samples to generate together as one batch, printed one after another.")
         var samples = 1
 
         @Flag(name: .customLong("ignore-eod"), help: "When the model ends a document, start a new one instead of stopping.")
         var ignoreEndOfDocument = false
 
-        @Option(help: "Prompt characters outside the model's vocabulary: error (default) or skip (with a warning).")
+        @Option(help: "Prompt characters outside the model's vocabulary: error, or skip (with a warning).")
         var unknown: UnknownCharacters = .error
 
         func run() throws {
@@ -80,7 +80,7 @@ extension QuillCommand {
             if stops.contains(where: \.isEmpty) { throw SamplingError.emptyStopString }
 
             let terminal = Terminal(interactive: false)
-            let file = try ModelFile.read(from: URL(fileURLWithPath: model))
+            let file = try readModelFile(model)
             let ids = try promptTokens(file, terminal: terminal)
             let stopTexts = try normalizedStops(file, terminal: terminal)
 

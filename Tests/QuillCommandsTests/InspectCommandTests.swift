@@ -78,7 +78,8 @@ final class InspectCommandTests: XCTestCase {
     func testBadFilesAreASentenceAndNonZeroExit() throws {
         let dir = TestCorpus.folder()
         let cases: [(String, String, String)] = [
-            ("missing", dir.appendingPathComponent("none.safetensors").path, "none.safetensors"),
+            ("missing", dir.appendingPathComponent("none.safetensors").path, "none.safetensors does not exist"),
+            ("device", "/dev/urandom", "not a regular file"),
             ("truncated", try TrainedModel.truncatedCopy(in: dir), "truncated.safetensors"),
             ("random bytes", try TrainedModel.randomBytes(in: dir), "random.safetensors"),
             ("foreign safetensors", try TrainedModel.foreignSafeTensors(in: dir), "not a Quill model"),

@@ -74,6 +74,10 @@ final class SampleCommandTests: XCTestCase {
         let c = try sample(args + ["--seed", "4"])
         for r in [a, b, c] { XCTAssertEqual(r.status, 0, r.stderr) }
         XCTAssertEqual(a.stdout, b.stdout)
+        // The model's folder names the same model.
+        let folder = URL(fileURLWithPath: model).deletingLastPathComponent().path
+        let viaFolder = try QuillBinary.run(["sample", folder, "--prompt", "The king"] + args + ["--seed", "3"])
+        XCTAssertEqual(viaFolder.stdout, a.stdout, viaFolder.stderr)
         XCTAssertNotEqual(a.stdout, c.stdout)
         // Exactly --length code points, then the newline the command adds if the text lacks one.
         let text = generated(a.stdout, prompt: "The king")
@@ -195,7 +199,9 @@ final class SampleCommandTests: XCTestCase {
     func testBadInputIsASentenceAndNonZeroExit() throws {
         let dir = TestCorpus.folder()
         let cases: [(String, [String], String)] = [
-            ("missing model", ["sample", dir.appendingPathComponent("none.safetensors").path], "No such file"),
+            ("missing model", ["sample", dir.appendingPathComponent("none.safetensors").path], "does not exist"),
+            ("folder without a model", ["sample", dir.path], "holds no model.safetensors"),
+            ("device", ["sample", "/dev/zero"], "not a regular file"),
             ("truncated model", ["sample", try TrainedModel.truncatedCopy(in: dir)], "truncated.safetensors"),
             ("random bytes", ["sample", try TrainedModel.randomBytes(in: dir)], "random.safetensors"),
             ("foreign safetensors", ["sample", try TrainedModel.foreignSafeTensors(in: dir)], "not a Quill model"),
