@@ -26,8 +26,9 @@ extension QuillCommand {
         var json = false
 
         func run() throws {
-            let file = try readModelFile(model)
-            let bytes = (try? FileManager.default.attributesOfItem(atPath: model)[.size] as? NSNumber)?.intValue ?? 0
+            let url = try modelURL(model)
+            let file = try ModelFile.read(from: url)
+            let bytes = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue ?? 0
             let c = file.configuration
             let parameters = ParameterLayout(c).count
             let validation = file.info["validation_nats_per_char"].flatMap(Double.init)
@@ -35,7 +36,7 @@ extension QuillCommand {
 
             if json {
                 var object: [String: Any] = [
-                    "file": model,
+                    "file": url.path,
                     "bytes": bytes,
                     "format": ModelFile.formatName,
                     "format_version": ModelFile.formatVersion,
@@ -62,7 +63,7 @@ extension QuillCommand {
             }
 
             var lines: [(String, String)] = [
-                ("file", "\(model) (\(bytes) bytes)"),
+                ("file", "\(url.path) (\(bytes) bytes)"),
                 ("format", "\(ModelFile.formatName), version \(ModelFile.formatVersion)"),
                 ("model", "vocab \(c.vocabularySize), embed \(c.embeddingSize), hidden \(c.hiddenSize), layers \(c.layers), dropout \(c.dropout)"),
                 ("parameters", "\(parameters) (\(Format.count(Double(parameters))))"),
@@ -89,8 +90,15 @@ extension QuillCommand {
 
 /// Reads and checks the model a command was given: a model file, or a model folder holding `model.safetensors`.
 ///
-/// - Throws: `CommandError` if nothing readable is at the path, else what `ModelFile.read(from:)` throws.
+/// - Throws: what `modelURL(_:)` and `ModelFile.read(from:)` throw.
 func readModelFile(_ path: String) throws -> ModelFile {
+    try ModelFile.read(from: modelURL(path))
+}
+
+/// The model file a command was given: the path itself, or `model.safetensors` inside a folder.
+///
+/// - Throws: `CommandError` if nothing is there, a folder lacks the file, or it is not a regular file.
+func modelURL(_ path: String) throws -> URL {
     var url = URL(fileURLWithPath: path)
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
@@ -107,5 +115,5 @@ func readModelFile(_ path: String) throws -> ModelFile {
     guard type == .typeRegular else {
         throw CommandError("\(url.path) is not a regular file, so it cannot be a model file; pass the model.safetensors that quill train wrote.")
     }
-    return try ModelFile.read(from: url)
+    return url
 }

@@ -71,6 +71,10 @@ final class InspectCommandTests: XCTestCase {
         XCTAssertEqual(result.status, 0, result.stderr)
         let object = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
         XCTAssertEqual(object["step"] as? Int, 60)
+        // The model's folder names the same file.
+        let folder = URL(fileURLWithPath: TrainedModel.shared.model).deletingLastPathComponent().path
+        let viaFolder = try QuillBinary.run(["inspect", folder, "--json"])
+        XCTAssertEqual(viaFolder.stdout, result.stdout, viaFolder.stderr)
         XCTAssertEqual(object["layers"] as? Int, 1)
         XCTAssertNotNil(object["validation"])
     }
