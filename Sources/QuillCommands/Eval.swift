@@ -1,15 +1,138 @@
 import ArgumentParser
+import Foundation
 import Quill
+
+/// How evaluation files are cut into documents; the normalization comes from the model file, so it is not an option here.
+struct DocumentOptions: ParsableArguments {
+    @Option(name: .customLong("doc-separator"), help: ArgumentHelp(
+        "Split files into documents at lines equal to LINE (for example '%'); an empty string splits at runs of blank lines.",
+        valueName: "LINE"))
+    var docSeparator: String?
+
+    @Option(name: .customLong("jsonl-field"), help: ArgumentHelp(
+        "Read files as JSON Lines: each non-blank line is a JSON object whose string field NAME is one document.",
+        valueName: "NAME"))
+    var jsonlField: String?
+
+    func validate() throws {
+        if docSeparator != nil && jsonlField != nil {
+            throw ValidationError("--doc-separator and --jsonl-field cannot be used together; JSON Lines files hold one document per line already.")
+        }
+        if let field = jsonlField, field.isEmpty {
+            throw ValidationError("--jsonl-field needs a field name, such as 'text'.")
+        }
+        if let separator = docSeparator, separator.contains("\n") {
+            throw ValidationError("--doc-separator is one line and cannot hold a line break.")
+        }
+    }
+
+    /// The files as a corpus, cut into documents as asked.
+    func source(paths: [String]) -> CorpusSource {
+        let splitting: DocumentSplitting
+        if let field = jsonlField {
+            splitting = .jsonLines(field: field)
+        } else if let separator = docSeparator {
+            splitting = .separatorLine(separator)
+        } else {
+            splitting = .wholeFiles
+        }
+        return CorpusSource(paths: paths.map { URL(fileURLWithPath: $0) }, documents: splitting)
+    }
+}
 
 extension QuillCommand {
     struct Eval: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "eval",
-            abstract: "Measure a model's perplexity on text."
+            abstract: "Measure a model's perplexity on text.",
+            discussion: """
+            Scores every character of the files, and the end of every document, as training's \
+            validation does: the text is normalized as the model's training text was, each \
+            document starts after [DOC] from a reset state, and the state carries across \
+            windows. Reports nats and bits per character and perplexity (exp of nats per \
+            character). Characters the model's vocabulary lacks are left out and listed, or \
+            are an error with --unknown error.
+
+            Examples:
+              quill eval models/kjv/model.safetensors held-out.txt --doc-separator %
+              quill eval model.safetensors test.jsonl --jsonl-field text --json
+            """
         )
 
+        @Argument(help: ArgumentHelp("Model file written by quill train (model.safetensors), or its folder.", valueName: "model"))
+        var model: String
+
+        @Argument(help: ArgumentHelp("Text files or folders to score (a folder holds one document per file).", valueName: "file"))
+        var files: [String]
+
+        @OptionGroup(title: "Documents")
+        var documents: DocumentOptions
+
+        @Option(help: "Lanes scored together; changes where lanes start, so keep it fixed to compare models (typical 16-128).")
+        var batch = 32
+
+        @Flag(help: "Print one JSON object instead of text.")
+        var json = false
+
+        @Option(help: "Characters outside the model's vocabulary: skip (counted and listed) or error.")
+        var unknown: UnknownCharacters = .skip
+
+        /// Most lanes one evaluation may ask for.
+        static let maximumBatch = 4096
+
+        func validate() throws {
+            if batch < 1 || batch > Self.maximumBatch {
+                throw ValidationError("--batch must be from 1 to \(Self.maximumBatch), not \(batch); try 32.")
+            }
+        }
+
         func run() throws {
-            throw NotBuiltYet(command: "eval")
+            let terminal = Terminal()
+            let file = try readModelFile(model)
+            let started = Date()
+            let encoded = try CorpusEncoder.encode(documents.source(paths: files), options: file.textOptions,
+                                                   vocabulary: file.vocabulary, unknown: unknown.policy)
+            let characters = encoded.tokens.count - encoded.documentCount - 1
+            let unknownCount = encoded.unknown.values.reduce(0, +)
+            guard characters > 0 else {
+                throw CommandError("No character of \(files.joined(separator: ", ")) is in the model's vocabulary (\(UnknownCharacters.list(encoded.unknown))), so there is nothing to score; evaluate text like the training text.")
+            }
+
+            let evaluator = Evaluator(model: LanguageModel(weights: file.weights), batch: batch)
+            let total = encoded.tokens.count - 1
+            let result = evaluator.evaluate(encoded.tokens) { done in
+                if !json { terminal.live(String(format: "scoring: %.0f%%", 100 * Double(done) / Double(total))) }
+            }
+            terminal.clearLive()
+            let seconds = Date().timeIntervalSince(started)
+            let speed = Double(result.count) / max(seconds, 1e-9)
+
+            if json {
+                var object: [String: Any] = [
+                    "nats_per_char": result.natsPerCharacter,
+                    "bits_per_char": result.bitsPerCharacter,
+                    "perplexity": result.perplexity,
+                    "characters": result.count,
+                    "documents": encoded.documentCount,
+                    "unknown_characters": unknownCount,
+                    "files": files,
+                    "seconds": seconds,
+                    "chars_per_s": speed,
+                ]
+                var unknownByName: [String: Int] = [:]
+                for (scalar, count) in encoded.unknown { unknownByName[Vocabulary.displayName(of: scalar)] = count }
+                object["unknown"] = unknownByName
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+                FileHandle.standardOutput.write(data + Data("\n".utf8))
+                return
+            }
+            if unknownCount > 0 {
+                FileHandle.standardError.write(Data("note: \(unknownCount) character\(unknownCount == 1 ? " is" : "s are") not in the model's vocabulary and \(unknownCount == 1 ? "was" : "were") skipped: \(UnknownCharacters.list(encoded.unknown)).\n".utf8))
+            }
+            terminal.line(String(format: "%.4f nats/char, %.4f bits/char, perplexity %.3f", result.natsPerCharacter,
+                                 result.bitsPerCharacter, result.perplexity))
+            terminal.line("scored \(result.count) characters (\(characters) of text and \(encoded.documentCount) document ends) in \(encoded.documentCount) document\(encoded.documentCount == 1 ? "" : "s"); \(unknownCount) outside the vocabulary")
+            terminal.line(String(format: "%.2fs, %@ chars/s", seconds, Format.count(speed)))
         }
     }
 }

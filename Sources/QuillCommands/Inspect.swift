@@ -1,15 +1,119 @@
 import ArgumentParser
+import Foundation
 import Quill
 
 extension QuillCommand {
     struct Inspect: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "inspect",
-            abstract: "Validate a model file and show what it holds."
+            abstract: "Validate a model file and show what it holds.",
+            discussion: """
+            Reads and checks the whole file (structure, metadata, every tensor's shape, every \
+            weight finite), then prints the format, the model's sizes and parameter count, the \
+            text normalization, the training step, the free-form info entries and the \
+            vocabulary, with control and space characters by name (such as \\n (U+000A)).
+
+            Examples:
+              quill inspect models/kjv/model.safetensors
+              quill inspect model.safetensors --json
+            """
         )
 
+        @Argument(help: ArgumentHelp("Model file written by quill train (model.safetensors), or its folder.", valueName: "model"))
+        var model: String
+
+        @Flag(help: "Print one JSON object instead of text.")
+        var json = false
+
         func run() throws {
-            throw NotBuiltYet(command: "inspect")
+            let url = try modelURL(model)
+            let file = try ModelFile.read(from: url)
+            let bytes = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue ?? 0
+            let c = file.configuration
+            let parameters = ParameterLayout(c).count
+            let validation = file.info["validation_nats_per_char"].flatMap(Double.init)
+            let names = (0..<Int32(file.vocabulary.count)).map { file.vocabulary.displayName(of: $0) }
+
+            if json {
+                var object: [String: Any] = [
+                    "file": url.path,
+                    "bytes": bytes,
+                    "format": ModelFile.formatName,
+                    "format_version": ModelFile.formatVersion,
+                    "vocab_size": c.vocabularySize,
+                    "embed_size": c.embeddingSize,
+                    "hidden_size": c.hiddenSize,
+                    "layers": c.layers,
+                    "dropout": Double(c.dropout.description) ?? Double(c.dropout),
+                    "parameters": parameters,
+                    "normalization": file.textOptions.form.displayName,
+                    "case_fold": file.textOptions.caseFold,
+                    "step": file.step,
+                    "code_points": file.vocabulary.scalars.map { Int($0.value) },
+                    "vocabulary": names,
+                    "info": file.info,
+                ]
+                if let validation {
+                    object["validation"] = ["nats_per_char": validation, "bits_per_char": validation / log(2.0),
+                                            "perplexity": exp(validation)]
+                }
+                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
+                FileHandle.standardOutput.write(data + Data("\n".utf8))
+                return
+            }
+
+            var lines: [(String, String)] = [
+                ("file", "\(url.path) (\(bytes) bytes)"),
+                ("format", "\(ModelFile.formatName), version \(ModelFile.formatVersion)"),
+                ("model", "vocab \(c.vocabularySize), embed \(c.embeddingSize), hidden \(c.hiddenSize), layers \(c.layers), dropout \(c.dropout)"),
+                ("parameters", "\(parameters) (\(Format.count(Double(parameters))))"),
+                ("text", "normalization \(file.textOptions.form.displayName), case folding \(file.textOptions.caseFold ? "on" : "off")"),
+                ("step", "\(file.step)"),
+            ]
+            if let validation {
+                lines.append(("validation", String(format: "%.4f nats/char, %.4f bits/char, perplexity %.3f",
+                                                   validation, validation / log(2.0), exp(validation))))
+            }
+            for (key, value) in file.info.sorted(by: { $0.key < $1.key }) where !(key == "validation_nats_per_char" && validation != nil) {
+                lines.append(("info." + key, value))
+            }
+            lines.append(("vocabulary", "\(c.vocabularySize) tokens: " + names.joined(separator: " ")))
+            let width = lines.map(\.0.count).max() ?? 0
+            var out = ""
+            for (key, value) in lines {
+                out += (key + ":").padding(toLength: width + 2, withPad: " ", startingAt: 0) + value + "\n"
+            }
+            FileHandle.standardOutput.write(Data(out.utf8))
         }
     }
+}
+
+/// Reads and checks the model a command was given: a model file, or a model folder holding `model.safetensors`.
+///
+/// - Throws: what `modelURL(_:)` and `ModelFile.read(from:)` throw.
+func readModelFile(_ path: String) throws -> ModelFile {
+    try ModelFile.read(from: modelURL(path))
+}
+
+/// The model file a command was given: the path itself, or `model.safetensors` inside a folder.
+///
+/// - Throws: `CommandError` if nothing is there, a folder lacks the file, or it is not a regular file.
+func modelURL(_ path: String) throws -> URL {
+    var url = URL(fileURLWithPath: path)
+    var isDirectory: ObjCBool = false
+    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+        throw CommandError("The model file \(path) does not exist; pass the model.safetensors that quill train wrote (or its folder).")
+    }
+    if isDirectory.boolValue {
+        let inside = url.appendingPathComponent("model.safetensors")
+        guard FileManager.default.fileExists(atPath: inside.path) else {
+            throw CommandError("The folder \(path) holds no model.safetensors; pass a model file or the folder quill train wrote.")
+        }
+        url = inside
+    }
+    let type = (try? FileManager.default.attributesOfItem(atPath: url.path)[.type] as? FileAttributeType) ?? nil
+    guard type == .typeRegular else {
+        throw CommandError("\(url.path) is not a regular file, so it cannot be a model file; pass the model.safetensors that quill train wrote.")
+    }
+    return url
 }
