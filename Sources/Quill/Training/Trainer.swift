@@ -15,7 +15,6 @@ public final class Trainer {
     /// Extra metadata written into the model file (corpus name and the like).
     public let info: [String: String]
 
-    private let trainingTokens: [Int32]
     private let validationTokens: [Int32]
     private let corpusFingerprint: String
     private let step: TrainingStep
@@ -45,9 +44,9 @@ public final class Trainer {
     /// A fresh run: weights initialized from the seed.
     ///
     /// - Throws: `TrainingError` when the corpus is too short for one window or the split is empty.
-    public init(configuration: TrainingConfiguration, training: [Int32], validation: [Int32],
-                vocabulary: Vocabulary, textOptions: TextOptions, folder: ModelFolder,
-                info: [String: String] = [:]) throws {
+    public convenience init(configuration: TrainingConfiguration, training: [Int32], validation: [Int32],
+                            vocabulary: Vocabulary, textOptions: TextOptions, folder: ModelFolder,
+                            info: [String: String] = [:]) throws {
         try configuration.validate()
         guard validation.count >= 2 else { throw TrainingError.emptyValidationSplit(tokens: validation.count, validationFraction: configuration.validationFraction) }
         let modelConfiguration = configuration.modelConfiguration(vocabularySize: vocabulary.count)
@@ -64,25 +63,11 @@ public final class Trainer {
             // Record the horizon in use, so a run stopped early and resumed saves the same settings.
             configuration.decaySteps = schedule.totalSteps
         }
-        self.batcher = batcher
-        self.schedule = schedule
-        self.scheduleFixed = scheduleFixed
-        self.configuration = configuration
-        self.model = model
-        self.vocabulary = vocabulary
-        self.textOptions = textOptions
-        self.folder = folder
-        self.info = info
-        trainingTokens = training
-        validationTokens = validation
-        corpusFingerprint = Trainer.fingerprint(training: training, validation: validation, vocabulary: vocabulary)
-        step = TrainingStep(model: model, batch: configuration.batch, seq: configuration.seq)
-        optimizer = AdamOptimizer(layout: model.layout, configuration: configuration)
-        gradients = ParameterBuffer(layout: model.layout)
-        state = RecurrentState(configuration: modelConfiguration, batch: configuration.batch)
-        self.random = random
-        inputs = [Int32](repeating: 0, count: configuration.batch * configuration.seq)
-        targets = inputs
+        self.init(configuration: configuration, model: model, vocabulary: vocabulary, textOptions: textOptions,
+                  folder: folder, info: info, training: training, validation: validation,
+                  fingerprint: Trainer.fingerprint(training: training, validation: validation, vocabulary: vocabulary),
+                  batcher: batcher, state: RecurrentState(configuration: modelConfiguration, batch: configuration.batch),
+                  random: random, schedule: schedule, scheduleFixed: scheduleFixed)
     }
 
     /// Resumes a run from the training state in `folder`.
@@ -91,8 +76,8 @@ public final class Trainer {
     /// (`steps`, `epochs`, `timeLimit`, `patience`) and `evalEvery` may change.
     ///
     /// - Throws: `CheckpointError` when the state is missing, unreadable, or was made from another corpus.
-    public init(resuming folder: ModelFolder, limits: TrainingConfiguration, training: [Int32], validation: [Int32],
-                vocabulary: Vocabulary, textOptions: TextOptions, info: [String: String] = [:]) throws {
+    public convenience init(resuming folder: ModelFolder, limits: TrainingConfiguration, training: [Int32], validation: [Int32],
+                            vocabulary: Vocabulary, textOptions: TextOptions, info: [String: String] = [:]) throws {
         let checkpoint = try TrainingCheckpoint.read(from: folder.state)
         let fingerprint = Trainer.fingerprint(training: training, validation: validation, vocabulary: vocabulary)
         guard checkpoint.corpusFingerprint == fingerprint, checkpoint.vocabulary == vocabulary else {
@@ -108,33 +93,43 @@ public final class Trainer {
         configuration.earlyStopPatience = limits.earlyStopPatience
         configuration.evalEvery = limits.evalEvery
         try configuration.validate()
-        let model = LanguageModel(weights: checkpoint.weights)
-        self.configuration = configuration
-        self.model = model
-        self.vocabulary = vocabulary
-        self.textOptions = textOptions
-        self.folder = folder
-        self.info = info
-        trainingTokens = training
-        validationTokens = validation
-        corpusFingerprint = fingerprint
-        batcher = try Batcher(tokens: training, batch: configuration.batch, seq: configuration.seq, position: checkpoint.position)
-        step = TrainingStep(model: model, batch: configuration.batch, seq: configuration.seq)
-        optimizer = AdamOptimizer(layout: model.layout, configuration: configuration)
+        self.init(configuration: configuration, model: LanguageModel(weights: checkpoint.weights), vocabulary: vocabulary,
+                  textOptions: textOptions, folder: folder, info: info, training: training, validation: validation,
+                  fingerprint: fingerprint,
+                  batcher: try Batcher(tokens: training, batch: configuration.batch, seq: configuration.seq, position: checkpoint.position),
+                  state: checkpoint.recurrentState, random: checkpoint.random,
+                  schedule: checkpoint.schedule, scheduleFixed: checkpoint.scheduleFixed)
         optimizer.m.pointer.update(from: checkpoint.adamM.pointer, count: model.layout.count)
         optimizer.v.pointer.update(from: checkpoint.adamV.pointer, count: model.layout.count)
         optimizer.stepCount = checkpoint.adamSteps
-        gradients = ParameterBuffer(layout: model.layout)
-        state = checkpoint.recurrentState
-        random = checkpoint.random
-        schedule = checkpoint.schedule
-        scheduleFixed = checkpoint.scheduleFixed
         stepCount = checkpoint.step
         bestValidationLoss = checkpoint.bestValidationLoss
         bestStep = checkpoint.bestStep
         evaluationsWithoutImprovement = checkpoint.evaluationsWithoutImprovement
         lastValidationLoss = checkpoint.lastValidationLoss
         lastEvaluatedStep = checkpoint.lastEvaluatedStep
+    }
+
+    /// The parts both starts share: engine workspace, optimizer and buffers for `model`.
+    private init(configuration: TrainingConfiguration, model: LanguageModel, vocabulary: Vocabulary, textOptions: TextOptions,
+                 folder: ModelFolder, info: [String: String], training: [Int32], validation: [Int32], fingerprint: String,
+                 batcher: Batcher, state: RecurrentState, random: QuillRandom, schedule: LearningRateSchedule, scheduleFixed: Bool) {
+        self.configuration = configuration
+        self.model = model
+        self.vocabulary = vocabulary
+        self.textOptions = textOptions
+        self.folder = folder
+        self.info = info
+        validationTokens = validation
+        corpusFingerprint = fingerprint
+        self.batcher = batcher
+        self.state = state
+        self.random = random
+        self.schedule = schedule
+        self.scheduleFixed = scheduleFixed
+        step = TrainingStep(model: model, batch: configuration.batch, seq: configuration.seq)
+        optimizer = AdamOptimizer(layout: model.layout, configuration: configuration)
+        gradients = ParameterBuffer(layout: model.layout)
         inputs = [Int32](repeating: 0, count: configuration.batch * configuration.seq)
         targets = inputs
     }
