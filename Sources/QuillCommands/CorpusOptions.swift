@@ -4,14 +4,11 @@ import Quill
 
 extension NormalizationForm: ExpressibleByArgument {}
 
-/// Options that say how corpus files become documents and scalars, shared by the commands that read text.
-public struct CorpusOptions: ParsableArguments {
-    @Option(help: "Unicode normalization: nfc (default; composed), nfd (decomposed), nfkc or nfkd (also fold compatibility forms such as ligatures and full-width letters).")
-    public var normalization: NormalizationForm = .nfc
-
-    @Flag(help: "Case-fold the text (Unicode default case folding), so 'A' and 'a' are one token.")
-    public var caseFold = false
-
+/// How files are cut into documents: whole files, separator lines, or JSON Lines.
+///
+/// `quill eval` takes these alone (the normalization comes from the model file);
+/// `quill train` and `quill bench tokenize` take them inside `CorpusOptions`.
+public struct DocumentOptions: ParsableArguments {
     @Option(name: .customLong("doc-separator"), help: ArgumentHelp(
         "Split files into documents at lines equal to LINE (for example '%'); an empty string splits at runs of blank lines.",
         valueName: "LINE"))
@@ -36,18 +33,34 @@ public struct CorpusOptions: ParsableArguments {
         }
     }
 
-    /// The normalization and case folding asked for.
-    public var textOptions: TextOptions { TextOptions(form: normalization, caseFold: caseFold) }
-
-    /// How files are cut into documents.
+    /// The document rule these flags select.
     public var splitting: DocumentSplitting {
         if let field = jsonlField { return .jsonLines(field: field) }
         if let separator = docSeparator { return .separatorLine(separator) }
         return .wholeFiles
     }
 
-    /// The corpus made of these paths (files or folders), read in the order given.
+    /// The files as a corpus, cut into documents as asked.
     public func source(paths: [String]) -> CorpusSource {
         CorpusSource(paths: paths.map { URL(fileURLWithPath: $0) }, documents: splitting)
     }
+}
+
+/// Options that say how corpus files become documents and scalars, shared by the commands that read text.
+public struct CorpusOptions: ParsableArguments {
+    @Option(help: "Unicode normalization: nfc (default; composed), nfd (decomposed), nfkc or nfkd (also fold compatibility forms such as ligatures and full-width letters).")
+    public var normalization: NormalizationForm = .nfc
+
+    @Flag(help: "Case-fold the text (Unicode default case folding), so 'A' and 'a' are one token.")
+    public var caseFold = false
+
+    @OptionGroup public var documents: DocumentOptions
+
+    public init() {}
+
+    public var textOptions: TextOptions { TextOptions(form: normalization, caseFold: caseFold) }
+
+    public var splitting: DocumentSplitting { documents.splitting }
+
+    public func source(paths: [String]) -> CorpusSource { documents.source(paths: paths) }
 }

@@ -2,44 +2,6 @@ import ArgumentParser
 import Foundation
 import Quill
 
-/// How evaluation files are cut into documents; the normalization comes from the model file, so it is not an option here.
-struct DocumentOptions: ParsableArguments {
-    @Option(name: .customLong("doc-separator"), help: ArgumentHelp(
-        "Split files into documents at lines equal to LINE (for example '%'); an empty string splits at runs of blank lines.",
-        valueName: "LINE"))
-    var docSeparator: String?
-
-    @Option(name: .customLong("jsonl-field"), help: ArgumentHelp(
-        "Read files as JSON Lines: each non-blank line is a JSON object whose string field NAME is one document.",
-        valueName: "NAME"))
-    var jsonlField: String?
-
-    func validate() throws {
-        if docSeparator != nil && jsonlField != nil {
-            throw ValidationError("--doc-separator and --jsonl-field cannot be used together; JSON Lines files hold one document per line already.")
-        }
-        if let field = jsonlField, field.isEmpty {
-            throw ValidationError("--jsonl-field needs a field name, such as 'text'.")
-        }
-        if let separator = docSeparator, separator.contains("\n") {
-            throw ValidationError("--doc-separator is one line and cannot hold a line break.")
-        }
-    }
-
-    /// The files as a corpus, cut into documents as asked.
-    func source(paths: [String]) -> CorpusSource {
-        let splitting: DocumentSplitting
-        if let field = jsonlField {
-            splitting = .jsonLines(field: field)
-        } else if let separator = docSeparator {
-            splitting = .separatorLine(separator)
-        } else {
-            splitting = .wholeFiles
-        }
-        return CorpusSource(paths: paths.map { URL(fileURLWithPath: $0) }, documents: splitting)
-    }
-}
-
 extension QuillCommand {
     struct Eval: ParsableCommand {
         static let configuration = CommandConfiguration(
