@@ -28,8 +28,12 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         .target(
+            name: "_QuillKernels",
+            cSettings: [.unsafeFlags(["-O3", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512bf16"])]
+        ),
+        .target(
             name: "Quill",
-            dependencies: ["CUTF8Proc", "CBLAS"],
+            dependencies: ["CUTF8Proc", "CBLAS", "_QuillKernels"],
             swiftSettings: quillSwiftSettings
         ),
         .target(

@@ -25,7 +25,8 @@ public final class InferenceEngine {
     let zeroBias: FloatBuffer
 
     /// A workspace for windows of up to `maxSeq` steps of `batch` lanes.
-    public init(model: LanguageModel, batch: Int, maxSeq: Int) {
+    public init(model: LanguageModel, batch: Int, maxSeq: Int,
+                precision: ComputePrecision = .float32, threads: Int = defaultEngineThreadCount) {
         precondition(batch >= 1 && maxSeq >= 1, "batch and maxSeq must be positive")
         self.model = model
         self.batch = batch

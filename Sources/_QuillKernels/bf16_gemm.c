@@ -1,0 +1,146 @@
+// Matrix products with bfloat16 operands and fp32 accumulation (AVX-512 BF16, VDPBF16PS).
+#include "QuillKernels.h"
+
+#include <immintrin.h>
+#include <string.h>
+
+int quill_bf16_supported(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+        && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16");
+}
+
+/// Round to nearest even (NaN payloads are not preserved; the engines never feed NaN on purpose).
+static inline uint16_t to_bf16(float f) {
+    uint32_t u;
+    memcpy(&u, &f, 4);
+    u += 0x7FFFu + ((u >> 16) & 1u);
+    return (uint16_t)(u >> 16);
+}
+
+size_t quill_bf16_packed_b_count(long n, long k) {
+    return (size_t)((n + 15) / 16) * (size_t)((k + 1) / 2) * 32;
+}
+
+size_t quill_bf16_packed_a_count(long m, long k) {
+    return (size_t)m * (size_t)((k + 1) / 2) * 2;
+}
+
+void quill_bf16_pack_b(const float *src, long rs, long cs, long n, long k, uint16_t *dst) {
+    const long k2 = (k + 1) / 2, blocks = (n + 15) / 16;
+    // Tiles of 16 columns by 64 depths keep both access patterns inside L1.
+    for (long jb = 0; jb < blocks; jb++) {
+        uint16_t *block = dst + jb * k2 * 32;
+        for (long p0 = 0; p0 < k; p0 += 64) {
+            const long p1 = p0 + 64 < k ? p0 + 64 : k;
+            for (long jj = 0; jj < 16; jj++) {
+                const long j = jb * 16 + jj;
+                for (long p = p0; p < p1; p++) {
+                    block[(p >> 1) * 32 + jj * 2 + (p & 1)] = j < n ? to_bf16(src[j * rs + p * cs]) : 0;
+                }
+            }
+        }
+        if (k & 1) {
+            for (long jj = 0; jj < 16; jj++) block[(k2 - 1) * 32 + jj * 2 + 1] = 0;
+        }
+    }
+}
+
+void quill_bf16_pack_a(const float *src, long rs, long cs, long m, long k, uint16_t *dst) {
+    const long width = ((k + 1) / 2) * 2;
+    if (cs == 1) {
+        for (long i = 0; i < m; i++) {
+            const float *row = src + i * rs;
+            uint16_t *out = dst + i * width;
+            for (long p = 0; p < k; p++) out[p] = to_bf16(row[p]);
+            if (k & 1) out[k] = 0;
+        }
+        return;
+    }
+    for (long i0 = 0; i0 < m; i0 += 16) {
+        const long i1 = i0 + 16 < m ? i0 + 16 : m;
+        for (long p0 = 0; p0 < k; p0 += 64) {
+            const long p1 = p0 + 64 < k ? p0 + 64 : k;
+            for (long i = i0; i < i1; i++) {
+                uint16_t *out = dst + i * width;
+                for (long p = p0; p < p1; p++) out[p] = to_bf16(src[i * rs + p * cs]);
+            }
+        }
+        if (k & 1) {
+            for (long i = i0; i < i1; i++) dst[i * width + k] = 0;
+        }
+    }
+}
+
+/// One register tile: MR rows by NV blocks of 16 columns, over the whole depth.
+static inline __attribute__((always_inline)) void tile(
+    const int MR, const int NV, long k2, const uint32_t *a, const __m512i *b,
+    float beta, float *c, long ldc, long col, long n) {
+    __m512 acc[8][8];
+    for (int r = 0; r < MR; r++)
+        for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();
+    for (long p = 0; p < k2; p++) {
+        __m512bh bv[8];
+        for (int v = 0; v < NV; v++) bv[v] = (__m512bh)_mm512_loadu_si512(b + v * k2 + p);
+        for (int r = 0; r < MR; r++) {
+            const __m512bh av = (__m512bh)_mm512_set1_epi32((int)a[r * k2 + p]);
+            for (int v = 0; v < NV; v++) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], av, bv[v]);
+        }
+    }
+    for (int v = 0; v < NV; v++) {
+        const long j = col + v * 16;
+        const long left = n - j;
+        const __mmask16 mask = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+        for (int r = 0; r < MR; r++) {
+            float *out = c + r * ldc + j;
+            __m512 value = acc[r][v];
+            if (beta != 0.0f) value = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(mask, out), value);
+            _mm512_mask_storeu_ps(out, mask, value);
+        }
+    }
+}
+
+#define TILE_CASES(MR) \
+    switch (nv) { \
+    case 1: tile(MR, 1, k2, a, b, beta, c, ldc, col, n); break; \
+    case 2: tile(MR, 2, k2, a, b, beta, c, ldc, col, n); break; \
+    case 3: tile(MR, 3, k2, a, b, beta, c, ldc, col, n); break; \
+    case 4: tile(MR, 4, k2, a, b, beta, c, ldc, col, n); break; \
+    case 5: tile(MR, 5, k2, a, b, beta, c, ldc, col, n); break; \
+    case 6: tile(MR, 6, k2, a, b, beta, c, ldc, col, n); break; \
+    case 7: tile(MR, 7, k2, a, b, beta, c, ldc, col, n); break; \
+    default: tile(MR, 8, k2, a, b, beta, c, ldc, col, n); break; \
+    }
+
+static void tile_dispatch(int mr, int nv, long k2, const uint32_t *a, const __m512i *b,
+                          float beta, float *c, long ldc, long col, long n) {
+    switch (mr) {
+    case 1: TILE_CASES(1) break;
+    case 2: TILE_CASES(2) break;
+    case 3: if (nv > 4) nv = 4; TILE_CASES(3) break;
+    case 4: if (nv > 4) nv = 4; TILE_CASES(4) break;
+    default: if (nv > 2) nv = 2; TILE_CASES(8) break;
+    }
+}
+
+void quill_bf16_gemm(long m, long n, long k, const uint16_t *a16, const uint16_t *b16,
+                     float beta, float *c, long ldc, long j0, long j1) {
+    const long k2 = (k + 1) / 2;
+    const uint32_t *a = (const uint32_t *)a16;
+    const __m512i *b = (const __m512i *)b16;
+    if (j1 > n) j1 = n;
+    // Fewer rows get wider tiles so that enough independent accumulators hide the latency.
+    const int wide = m >= 8 ? 2 : (m >= 3 ? 4 : 8);
+    for (long col = j0; col < j1; col += 16 * wide) {
+        const long blocksLeft = (j1 - col + 15) / 16;
+        const int nv = blocksLeft < wide ? (int)blocksLeft : wide;
+        const __m512i *bcol = b + (col / 16) * k2;
+        long i = 0;
+        while (i < m) {
+            const long rest = m - i;
+            const int mr = rest >= 8 ? 8 : (rest >= 4 ? 4 : (rest >= 3 ? 3 : (rest >= 2 ? 2 : 1)));
+            tile_dispatch(mr, nv, k2, a + i * k2, bcol, beta, c + i * ldc, ldc, col, j1 < n ? j1 : n);
+            i += mr;
+        }
+    }
+}

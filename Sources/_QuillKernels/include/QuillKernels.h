@@ -1,0 +1,31 @@
+#ifndef QUILL_KERNELS_H
+#define QUILL_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// Whether this CPU (and OS) can run the AVX-512 BF16 kernels below: 1 or 0.
+int quill_bf16_supported(void);
+
+/// Elements (uint16) of a packed right operand for `n` output columns and depth `k`.
+///
+/// Layout: column blocks of 16, each `[ceil(k/2)][16][2]`, zero padded.
+size_t quill_bf16_packed_b_count(long n, long k);
+
+/// Rounds B(j, p) = src[j * row_stride + p * col_stride] (j < n, p < k) to bfloat16 into `dst`.
+void quill_bf16_pack_b(const float *src, long row_stride, long col_stride, long n, long k, uint16_t *dst);
+
+/// Elements (uint16) of a packed left operand of `m` rows and depth `k`: `[m][2 * ceil(k/2)]`.
+size_t quill_bf16_packed_a_count(long m, long k);
+
+/// Rounds A(i, p) = src[i * row_stride + p * col_stride] (i < m, p < k) to bfloat16 into `dst`.
+void quill_bf16_pack_a(const float *src, long row_stride, long col_stride, long m, long k, uint16_t *dst);
+
+/// C[i, j] = sum_p A(i, p) B(j, p) + beta * C[i, j] for i < m and output columns j in [j0, j1).
+///
+/// `a` and `b` are packed by the functions above with the same `k`; `j0` is a multiple of 16.
+/// Products are exact in fp32 and accumulated in fp32. With `beta == 0` C is only written.
+void quill_bf16_gemm(long m, long n, long k, const uint16_t *a, const uint16_t *b,
+                     float beta, float *c, long ldc, long j0, long j1);
+
+#endif
