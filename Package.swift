@@ -29,7 +29,7 @@ let package = Package(
         ),
         .target(
             name: "_QuillKernels",
-            cSettings: [.unsafeFlags(["-O3", "-mavx512f", "-mavx512bw", "-mavx512vl", "-mavx512bf16"])]
+            cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]
         ),
         .target(
             name: "Quill",

@@ -4,6 +4,9 @@
 #include <immintrin.h>
 #include <string.h>
 
+// Only the functions marked with this attribute use AVX-512; callers check quill_bf16_supported() first.
+#define QUILL_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
+
 int quill_bf16_supported(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
@@ -73,7 +76,7 @@ void quill_bf16_pack_a(const float *src, long rs, long cs, long m, long k, uint1
 }
 
 /// One register tile: MR rows by NV blocks of 16 columns, over the whole depth.
-static inline __attribute__((always_inline)) void tile(
+static inline __attribute__((always_inline)) QUILL_AVX512_BF16 void tile(
     const int MR, const int NV, long k2, const uint32_t *a, const __m512i *b,
     float beta, float *c, long ldc, long col, long n) {
     __m512 acc[8][8];
@@ -112,7 +115,7 @@ static inline __attribute__((always_inline)) void tile(
     default: tile(MR, 8, k2, a, b, beta, c, ldc, col, n); break; \
     }
 
-static void tile_dispatch(int mr, int nv, long k2, const uint32_t *a, const __m512i *b,
+static QUILL_AVX512_BF16 void tile_dispatch(int mr, int nv, long k2, const uint32_t *a, const __m512i *b,
                           float beta, float *c, long ldc, long col, long n) {
     switch (mr) {
     case 1: TILE_CASES(1) break;
@@ -123,7 +126,7 @@ static void tile_dispatch(int mr, int nv, long k2, const uint32_t *a, const __m5
     }
 }
 
-void quill_bf16_gemm(long m, long n, long k, const uint16_t *a16, const uint16_t *b16,
+QUILL_AVX512_BF16 void quill_bf16_gemm(long m, long n, long k, const uint16_t *a16, const uint16_t *b16,
                      float beta, float *c, long ldc, long j0, long j1) {
     const long k2 = (k + 1) / 2;
     const uint32_t *a = (const uint32_t *)a16;

@@ -28,4 +28,27 @@ void quill_bf16_pack_a(const float *src, long row_stride, long col_stride, long 
 void quill_bf16_gemm(long m, long n, long k, const uint16_t *a, const uint16_t *b,
                      float beta, float *c, long ldc, long j0, long j1);
 
+
+
+/// Whether this CPU (and OS) runs AVX-512F: 1 or 0.
+int quill_avx512_supported(void);
+
+/// The fused forward pass of one LSTM step over `batch` lanes (gates i, f, g, o, each `h` wide).
+///
+/// - gates: [batch, 4h]; pre-activations without bias on entry, activations on return.
+/// - bias: [4h]. - previous_cell: [batch, h]; may equal `cell`.
+/// - cell, hidden: [batch, h] outputs. - tanh_cell: [batch, h] output `tanh(c)`, or NULL.
+/// Operations are the same, in the same order and without fused multiply-adds, whatever the CPU.
+void quill_lstm_forward_step(float *gates, const float *bias, const float *previous_cell,
+                             float *cell, float *hidden, float *tanh_cell, long batch, long h);
+
+/// The fused backward pass of one LSTM step: from d(h), d(c) to d(gate pre-activations).
+///
+/// - gates: [batch, 4h]; activations on entry, pre-activation gradients on return.
+/// - previous_cell, tanh_cell, hidden_gradient, recurrent_hidden: [batch, h].
+/// - recurrent_cell: [batch, h]; d(c) from the next step on entry, `dc * f` on return.
+/// - recurrent_scale: [batch] keep factors for the gradients from the next step, or NULL for none.
+void quill_lstm_backward_step(float *gates, const float *previous_cell, const float *tanh_cell,
+                              const float *hidden_gradient, const float *recurrent_hidden,
+                              float *recurrent_cell, const float *recurrent_scale, long batch, long h);
 #endif
