@@ -7,10 +7,17 @@
 // Only the functions marked with this attribute use AVX-512; callers check quill_bf16_supported() first.
 #define QUILL_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
+static int bf16_state = -1;
+
 int quill_bf16_supported(void) {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
-        && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16");
+    int s = __atomic_load_n(&bf16_state, __ATOMIC_RELAXED);
+    if (s < 0) {
+        __builtin_cpu_init();
+        s = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
+            && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16");
+        __atomic_store_n(&bf16_state, s, __ATOMIC_RELAXED);
+    }
+    return s;
 }
 
 /// Round to nearest even (NaN payloads are not preserved; the engines never feed NaN on purpose).
@@ -29,7 +36,74 @@ size_t quill_bf16_packed_a_count(long m, long k) {
     return (size_t)m * (size_t)((k + 1) / 2) * 2;
 }
 
+/// Interleaves rows p, p+1 of a row-major source (B(j, p) = src[j + p * cs]) into 32-value vectors.
+static QUILL_AVX512_BF16 void pack_b_columns(const float *src, long cs, long n, long k, uint16_t *dst) {
+    const long k2 = (k + 1) / 2, blocks = (n + 15) / 16;
+    const __m512i order = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                           23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    for (long jb = 0; jb < blocks; jb++) {
+        const long left = n - jb * 16;
+        const __mmask16 mask = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+        uint16_t *block = dst + jb * k2 * 32;
+        for (long p2 = 0; p2 < k2; p2++) {
+            const float *row = src + jb * 16 + 2 * p2 * cs;
+            const __m512 even = _mm512_maskz_loadu_ps(mask, row);
+            const __m512 odd = 2 * p2 + 1 < k ? _mm512_maskz_loadu_ps(mask, row + cs) : _mm512_setzero_ps();
+            const __m512i both = (__m512i)_mm512_cvtne2ps_pbh(odd, even);
+            _mm512_storeu_si512(block + p2 * 32, _mm512_permutexvar_epi16(order, both));
+        }
+    }
+}
+
+/// Packs a source whose depth is contiguous (B(j, p) = src[j * rs + p]): 32 depths of a row at a time.
+static QUILL_AVX512_BF16 void pack_b_rows(const float *src, long rs, long n, long k, uint16_t *dst) {
+    const long k2 = (k + 1) / 2, blocks = (n + 15) / 16;
+    uint32_t pairs[16];
+    for (long jb = 0; jb < blocks; jb++) {
+        uint32_t *block = (uint32_t *)(dst + jb * k2 * 32);
+        for (long jj = 0; jj < 16; jj++) {
+            const long j = jb * 16 + jj;
+            for (long p0 = 0; p0 < k; p0 += 32) {
+                const long count = k - p0 < 32 ? k - p0 : 32;
+                const __mmask16 lo = count >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << count) - 1u);
+                const __mmask16 hi = count >= 32 ? (__mmask16)0xFFFF
+                    : (count > 16 ? (__mmask16)((1u << (count - 16)) - 1u) : (__mmask16)0);
+                __m512 a = _mm512_setzero_ps(), b = _mm512_setzero_ps();
+                if (j < n) {
+                    a = _mm512_maskz_loadu_ps(lo, src + j * rs + p0);
+                    b = _mm512_maskz_loadu_ps(hi, src + j * rs + p0 + 16);
+                }
+                _mm512_storeu_si512(pairs, (__m512i)_mm512_cvtne2ps_pbh(b, a));
+                const long pairCount = (count + 1) / 2;
+                for (long q = 0; q < pairCount; q++) block[(p0 / 2 + q) * 16 + jj] = pairs[q];
+            }
+        }
+    }
+}
+
+/// Packs a left operand whose depth is contiguous: 32 values at a time.
+static QUILL_AVX512_BF16 void pack_a_rows(const float *src, long rs, long m, long k, uint16_t *dst) {
+    const long width = ((k + 1) / 2) * 2;
+    for (long i = 0; i < m; i++) {
+        const float *row = src + i * rs;
+        uint16_t *out = dst + i * width;
+        for (long p0 = 0; p0 < width; p0 += 32) {
+            const long count = k - p0 < 32 ? k - p0 : 32;
+            const __mmask16 lo = count >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << count) - 1u);
+            const __mmask16 hi = count >= 32 ? (__mmask16)0xFFFF
+                : (count > 16 ? (__mmask16)((1u << (count - 16)) - 1u) : (__mmask16)0);
+            const __m512 a = _mm512_maskz_loadu_ps(lo, row + p0);
+            const __m512 b = _mm512_maskz_loadu_ps(hi, row + p0 + 16);
+            const long stored = width - p0 < 32 ? width - p0 : 32;
+            const __mmask32 keep = stored >= 32 ? (__mmask32)0xFFFFFFFFu : (__mmask32)((1u << stored) - 1u);
+            _mm512_mask_storeu_epi16(out + p0, keep, (__m512i)_mm512_cvtne2ps_pbh(b, a));
+        }
+    }
+}
+
 void quill_bf16_pack_b(const float *src, long rs, long cs, long n, long k, uint16_t *dst) {
+    if (rs == 1 && quill_bf16_supported()) { pack_b_columns(src, cs, n, k, dst); return; }
+    if (cs == 1 && quill_bf16_supported()) { pack_b_rows(src, rs, n, k, dst); return; }
     const long k2 = (k + 1) / 2, blocks = (n + 15) / 16;
     // Tiles of 16 columns by 64 depths keep both access patterns inside L1.
     for (long jb = 0; jb < blocks; jb++) {
@@ -51,6 +125,7 @@ void quill_bf16_pack_b(const float *src, long rs, long cs, long n, long k, uint1
 
 void quill_bf16_pack_a(const float *src, long rs, long cs, long m, long k, uint16_t *dst) {
     const long width = ((k + 1) / 2) * 2;
+    if (cs == 1 && quill_bf16_supported()) { pack_a_rows(src, rs, m, k, dst); return; }
     if (cs == 1) {
         for (long i = 0; i < m; i++) {
             const float *row = src + i * rs;
@@ -77,7 +152,7 @@ void quill_bf16_pack_a(const float *src, long rs, long cs, long m, long k, uint1
 
 /// One register tile: MR rows by NV blocks of 16 columns, over the whole depth.
 static inline __attribute__((always_inline)) QUILL_AVX512_BF16 void tile(
-    const int MR, const int NV, long k2, const uint32_t *a, const __m512i *b,
+    const int MR, const int NV, long k2, const uint32_t *a, long ars, long aps, const __m512i *b,
     float beta, float *c, long ldc, long col, long n) {
     __m512 acc[8][8];
     for (int r = 0; r < MR; r++)
@@ -86,7 +161,7 @@ static inline __attribute__((always_inline)) QUILL_AVX512_BF16 void tile(
         __m512bh bv[8];
         for (int v = 0; v < NV; v++) bv[v] = (__m512bh)_mm512_loadu_si512(b + v * k2 + p);
         for (int r = 0; r < MR; r++) {
-            const __m512bh av = (__m512bh)_mm512_set1_epi32((int)a[r * k2 + p]);
+            const __m512bh av = (__m512bh)_mm512_set1_epi32((int)a[r * ars + p * aps]);
             for (int v = 0; v < NV; v++) acc[r][v] = _mm512_dpbf16_ps(acc[r][v], av, bv[v]);
         }
     }
@@ -105,17 +180,17 @@ static inline __attribute__((always_inline)) QUILL_AVX512_BF16 void tile(
 
 #define TILE_CASES(MR) \
     switch (nv) { \
-    case 1: tile(MR, 1, k2, a, b, beta, c, ldc, col, n); break; \
-    case 2: tile(MR, 2, k2, a, b, beta, c, ldc, col, n); break; \
-    case 3: tile(MR, 3, k2, a, b, beta, c, ldc, col, n); break; \
-    case 4: tile(MR, 4, k2, a, b, beta, c, ldc, col, n); break; \
-    case 5: tile(MR, 5, k2, a, b, beta, c, ldc, col, n); break; \
-    case 6: tile(MR, 6, k2, a, b, beta, c, ldc, col, n); break; \
-    case 7: tile(MR, 7, k2, a, b, beta, c, ldc, col, n); break; \
-    default: tile(MR, 8, k2, a, b, beta, c, ldc, col, n); break; \
+    case 1: tile(MR, 1, k2, a, ars, aps, b, beta, c, ldc, col, n); break; \
+    case 2: tile(MR, 2, k2, a, ars, aps, b, beta, c, ldc, col, n); break; \
+    case 3: tile(MR, 3, k2, a, ars, aps, b, beta, c, ldc, col, n); break; \
+    case 4: tile(MR, 4, k2, a, ars, aps, b, beta, c, ldc, col, n); break; \
+    case 5: tile(MR, 5, k2, a, ars, aps, b, beta, c, ldc, col, n); break; \
+    case 6: tile(MR, 6, k2, a, ars, aps, b, beta, c, ldc, col, n); break; \
+    case 7: tile(MR, 7, k2, a, ars, aps, b, beta, c, ldc, col, n); break; \
+    default: tile(MR, 8, k2, a, ars, aps, b, beta, c, ldc, col, n); break; \
     }
 
-static QUILL_AVX512_BF16 void tile_dispatch(int mr, int nv, long k2, const uint32_t *a, const __m512i *b,
+static QUILL_AVX512_BF16 void tile_dispatch(int mr, int nv, long k2, const uint32_t *a, long ars, long aps, const __m512i *b,
                           float beta, float *c, long ldc, long col, long n) {
     switch (mr) {
     case 1: TILE_CASES(1) break;
@@ -126,8 +201,8 @@ static QUILL_AVX512_BF16 void tile_dispatch(int mr, int nv, long k2, const uint3
     }
 }
 
-QUILL_AVX512_BF16 void quill_bf16_gemm(long m, long n, long k, const uint16_t *a16, const uint16_t *b16,
-                     float beta, float *c, long ldc, long j0, long j1) {
+QUILL_AVX512_BF16 void quill_bf16_gemm(long m, long n, long k, const uint16_t *a16, int a_blocked,
+                     const uint16_t *b16, float beta, float *c, long ldc, long j0, long j1) {
     const long k2 = (k + 1) / 2;
     const uint32_t *a = (const uint32_t *)a16;
     const __m512i *b = (const __m512i *)b16;
@@ -142,7 +217,10 @@ QUILL_AVX512_BF16 void quill_bf16_gemm(long m, long n, long k, const uint16_t *a
         while (i < m) {
             const long rest = m - i;
             const int mr = rest >= 8 ? 8 : (rest >= 4 ? 4 : (rest >= 3 ? 3 : (rest >= 2 ? 2 : 1)));
-            tile_dispatch(mr, nv, k2, a + i * k2, bcol, beta, c + i * ldc, ldc, col, j1 < n ? j1 : n);
+            // Rows layout: A(i, p) at a[i * k2 + p]; blocked layout: at a[(i / 16) * k2 * 16 + p * 16 + i % 16].
+            const uint32_t *ai = a_blocked ? a + (i / 16) * k2 * 16 + (i % 16) : a + i * k2;
+            tile_dispatch(mr, nv, k2, ai, a_blocked ? 1 : k2, a_blocked ? 16 : 1, bcol, beta,
+                          c + i * ldc, ldc, col, j1 < n ? j1 : n);
             i += mr;
         }
     }

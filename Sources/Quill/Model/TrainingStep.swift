@@ -297,7 +297,7 @@ final class TrainingShard: @unchecked Sendable {
         let widest = max(c.hiddenSize, c.embeddingSize)
         packedLeft = bfloat16 ? PackedBFloat16(count: max(
             PackedBFloat16.leftCount(m: rows, k: 4 * c.hiddenSize), PackedBFloat16.leftCount(m: 4 * c.hiddenSize, k: rows),
-            PackedBFloat16.leftCount(m: rows, k: widest))) : nil
+            PackedBFloat16.leftCount(m: rows, k: widest), PackedBFloat16.rightCount(n: 4 * c.hiddenSize, k: rows))) : nil
         packedRight = bfloat16 ? PackedBFloat16(right: widest, k: rows) : nil
         packedStep = bfloat16 ? PackedBFloat16(left: batch, k: 4 * c.hiddenSize) : nil
     }
@@ -454,12 +454,12 @@ final class TrainingShard: @unchecked Sendable {
             let dInput = k == 0 ? embeddedGradient.pointer : hiddenGradient.pointer
             if let packed, let left = packedLeft, let right = packedRight {
                 // dW = dG^T [4H, rows] times the activations [rows, width], summed over the window.
-                BFloat16Kernels.packLeft(dGates, rowStride: 1, columnStride: 4 * h, m: 4 * h, k: rows, into: left)
+                left.packRight(dGates, rowStride: 1, columnStride: 4 * h, n: 4 * h, k: rows)
                 right.packRight(buffers.previousHidden.pointer, rowStride: 1, columnStride: h, n: h, k: rows)
-                BFloat16Kernels.gemm(m: 4 * h, n: h, k: rows, a: left, b: right, beta: 1,
+                BFloat16Kernels.gemm(m: 4 * h, n: h, k: rows, a: left, aBlocked: true, b: right, beta: 1,
                                      c: gradients.view(at: slot + 1), ldc: h)
                 right.packRight(buffers.input, rowStride: 1, columnStride: inputSize, n: inputSize, k: rows)
-                BFloat16Kernels.gemm(m: 4 * h, n: inputSize, k: rows, a: left, b: right, beta: 1,
+                BFloat16Kernels.gemm(m: 4 * h, n: inputSize, k: rows, a: left, aBlocked: true, b: right, beta: 1,
                                      c: gradients.view(at: slot), ldc: inputSize)
                 // d(input) = dG W_ih.
                 BFloat16Kernels.packLeft(dGates, rowStride: 4 * h, columnStride: 1, m: rows, k: 4 * h, into: left)

@@ -20,12 +20,13 @@ enum BFloat16Kernels {
 
     /// `C[i, j] = sum_p A(i, p) B(j, p) + beta * C[i, j]` for `i < m` and `j` in `columns` (default all `n`).
     ///
+    /// `a` is packed by `packLeft`, or by `packRight` (as `m` columns) when `aBlocked`.
     /// `columns.lowerBound` must be a multiple of 16.
     @inline(__always)
-    static func gemm(m: Int, n: Int, k: Int, a: PackedBFloat16, b: PackedBFloat16, beta: Float,
+    static func gemm(m: Int, n: Int, k: Int, a: PackedBFloat16, aBlocked: Bool = false, b: PackedBFloat16, beta: Float,
                      c: UnsafeMutablePointer<Float>, ldc: Int, columns: Range<Int>? = nil) {
         let range = columns ?? 0..<n
-        quill_bf16_gemm(m, n, k, a.pointer, b.pointer, beta, c, ldc, range.lowerBound, range.upperBound)
+        quill_bf16_gemm(m, n, k, a.pointer, aBlocked ? 1 : 0, b.pointer, beta, c, ldc, range.lowerBound, range.upperBound)
     }
 }
 
@@ -45,6 +46,9 @@ final class PackedBFloat16: @unchecked Sendable {
 
     /// Elements of a packed left operand of `m` rows and depth `k`.
     static func leftCount(m: Int, k: Int) -> Int { quill_bf16_packed_a_count(m, k) }
+
+    /// Elements of a packed right operand of `n` columns and depth `k`.
+    static func rightCount(n: Int, k: Int) -> Int { quill_bf16_packed_b_count(n, k) }
 
     /// Room for the left operand of `m` rows and depth `k`.
     convenience init(left m: Int, k: Int) { self.init(count: quill_bf16_packed_a_count(m, k)) }

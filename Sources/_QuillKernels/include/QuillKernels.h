@@ -23,9 +23,11 @@ void quill_bf16_pack_a(const float *src, long row_stride, long col_stride, long 
 
 /// C[i, j] = sum_p A(i, p) B(j, p) + beta * C[i, j] for i < m and output columns j in [j0, j1).
 ///
-/// `a` and `b` are packed by the functions above with the same `k`; `j0` is a multiple of 16.
-/// Products are exact in fp32 and accumulated in fp32. With `beta == 0` C is only written.
-void quill_bf16_gemm(long m, long n, long k, const uint16_t *a, const uint16_t *b,
+/// `b` is packed by `quill_bf16_pack_b`; `a` by `quill_bf16_pack_a` (`a_blocked == 0`) or, as if it
+/// were a right operand of `m` columns, by `quill_bf16_pack_b` (`a_blocked == 1`: blocks of 16 rows,
+/// the faster packing when the source is stored depth-major). Both with the same `k`; `j0` is a
+/// multiple of 16. Products are exact in fp32 and accumulated in fp32. With `beta == 0` C is only written.
+void quill_bf16_gemm(long m, long n, long k, const uint16_t *a, int a_blocked, const uint16_t *b,
                      float beta, float *c, long ldc, long j0, long j1);
 
 
