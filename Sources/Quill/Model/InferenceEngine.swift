@@ -41,7 +41,8 @@ public final class InferenceEngine {
         self.maxSeq = maxSeq
         self.precision = precision.effective
         let shardCount = min(batch, max(2, threads))
-        self.threads = min(threads, shardCount)
+        // A single lane keeps the threads: its steps split each product's columns instead.
+        self.threads = batch == 1 ? min(threads, 2) : min(threads, shardCount)
         if self.threads > 1 { BLAS.threadCount = 1 }
         let c = model.configuration
         biasSums = FloatBuffer(count: c.layers * 4 * c.hiddenSize)
@@ -287,8 +288,14 @@ final class InferenceShard: @unchecked Sendable {
                     (joinedInput.pointer + b * width + inputSize).update(from: stateH + b * h, count: h)
                 }
                 BFloat16Kernels.packLeft(joinedInput.pointer, rowStride: width, columnStride: 1, m: batch, k: width, into: left)
-                BFloat16Kernels.gemm(m: batch, n: 4 * h, k: width, a: left, b: packed.joined[k], beta: 0,
-                                     c: gates.pointer, ldc: 4 * h)
+                if engine.threads > 1 && engine.shards.count == 1 {
+                    // A single lane: split the columns of the product with the helper thread.
+                    BFloat16Kernels.gemmPair(m: batch, n: 4 * h, k: width, a: left, b: packed.joined[k], beta: 0,
+                                             c: gates.pointer, ldc: 4 * h)
+                } else {
+                    BFloat16Kernels.gemm(m: batch, n: 4 * h, k: width, a: left, b: packed.joined[k], beta: 0,
+                                         c: gates.pointer, ldc: 4 * h)
+                }
                 LSTMKernels.forwardStep(gates: gates.pointer, bias: bias, previousCell: stateC, cell: stateC,
                                         hidden: stateH, tanhCell: nil, batch: batch, hiddenSize: h)
                 output.update(from: stateH, count: batch * h)

@@ -30,6 +30,17 @@ enum BFloat16Kernels {
     }
 }
 
+extension BFloat16Kernels {
+    /// `gemm` over all columns with the upper half computed by a helper thread at the same time.
+    ///
+    /// For latency-bound single-lane steps; the helper spins briefly between calls, then sleeps.
+    @inline(__always)
+    static func gemmPair(m: Int, n: Int, k: Int, a: PackedBFloat16, b: PackedBFloat16, beta: Float,
+                         c: UnsafeMutablePointer<Float>, ldc: Int) {
+        quill_bf16_gemm_pair(m, n, k, a.pointer, 0, b.pointer, beta, c, ldc)
+    }
+}
+
 /// An owned, 64-byte aligned buffer of bfloat16 values in one of the kernels' packed layouts.
 @usableFromInline
 final class PackedBFloat16: @unchecked Sendable {

@@ -32,6 +32,13 @@ void quill_bf16_gemm(long m, long n, long k, const uint16_t *a, int a_blocked, c
 
 
 
+/// `quill_bf16_gemm` over all `n` columns, the upper half computed by a helper thread meanwhile.
+///
+/// For small, latency-bound products (one lane's step). The helper spins for a short while
+/// between jobs, then sleeps. If another caller is using the helper, the product runs alone.
+void quill_bf16_gemm_pair(long m, long n, long k, const uint16_t *a, int a_blocked, const uint16_t *b,
+                          float beta, float *c, long ldc);
+
 /// Whether this CPU (and OS) runs AVX-512F: 1 or 0.
 int quill_avx512_supported(void);
 

@@ -194,4 +194,28 @@ final class BFloat16Tests: XCTestCase {
         XCTAssertLessThan(worst, 1e-2 * scale)
         XCTAssertLessThan(maxAbsDifference(stepState.h, windowState.h), 1e-2)
     }
+
+    func testSingleLaneStepsWithTheHelperThreadEqualOneThreadAndAgreeWithFloat32() {
+        var random = QuillRandom(seed: 7)
+        let configuration = ModelConfiguration(vocabularySize: 12, embeddingSize: 8, hiddenSize: 40, layers: 2)
+        let model = LanguageModel.initialized(configuration, random: &random)
+        let tokens: [Int32] = [0, 3, 5, 1, 11, 0, 7, 2, 2, 9]
+        func run(_ precision: ComputePrecision, threads: Int) -> [Float] {
+            let engine = InferenceEngine(model: model, batch: 1, maxSeq: 1, precision: precision, threads: threads)
+            let state = RecurrentState(configuration: configuration, batch: 1)
+            var all: [Float] = [], out = [Float](repeating: 0, count: 12)
+            for token in tokens {
+                [token].withUnsafeBufferPointer { x in
+                    out.withUnsafeMutableBufferPointer { engine.step(tokens: x, state: state, logits: $0.baseAddress!) }
+                }
+                all += out
+            }
+            return all + Array(state.h) + Array(state.c)
+        }
+        let paired = run(.bfloat16, threads: 2), alone = run(.bfloat16, threads: 1), single = run(.float32, threads: 1)
+        XCTAssertEqual(paired, alone)
+        let scale = single.map { abs(Double($0)) }.max()!
+        XCTAssertLessThan(maxAbsDifference(paired, single), 1e-2 * scale)
+        XCTAssertGreaterThan(maxAbsDifference(paired, single), 0)
+    }
 }
