@@ -394,7 +394,9 @@ final class TrainingShard: @unchecked Sendable {
         let c = model.configuration
         let h = c.hiddenSize, e = c.embeddingSize, v = c.vocabularySize
         let w = model.weights, layout = model.layout
-        gradients.zero()
+        // Every tensor but the embedding is written whole (beta 0) below; only the scatter-add needs zeros.
+        let embeddingSlot = layout.slots[layout.embeddingIndex]
+        gradients.view(embeddingSlot).update(repeating: 0, count: embeddingSlot.count)
         let top = layerBuffers[c.layers - 1]
         let decoderInput = applyDropout ? top.dropped!.pointer : top.hidden.pointer
         let dw = w.view(at: layout.decoderWeightIndex), db = w.view(at: layout.decoderBiasIndex)
@@ -408,10 +410,10 @@ final class TrainingShard: @unchecked Sendable {
                 Int(targets[(row % batch) * seq + row / batch])
             }
         BLAS.gemm(transposeA: true, transposeB: false, m: v, n: h, k: rows,
-                  a: logits.pointer, lda: v, b: decoderInput, ldb: h, beta: 1,
+                  a: logits.pointer, lda: v, b: decoderInput, ldb: h, beta: 0,
                   c: gradients.view(at: layout.decoderWeightIndex), ldc: h)
         BLAS.gemv(transpose: true, rows: rows, columns: v, a: logits.pointer, lda: v,
-                  x: ones.pointer, beta: 1, y: gradients.view(at: layout.decoderBiasIndex))
+                  x: ones.pointer, beta: 0, y: gradients.view(at: layout.decoderBiasIndex))
         BLAS.gemm(transposeA: false, transposeB: false, m: rows, n: h, k: v,
                   a: logits.pointer, lda: v, b: dw, ldb: h, beta: 0, c: hiddenGradient.pointer, ldc: h)
         if applyDropout { multiply(hiddenGradient.pointer, by: top.dropMask!.pointer, count: rows * h) }
@@ -449,17 +451,17 @@ final class TrainingShard: @unchecked Sendable {
             let dGates = buffers.gates.pointer
             let dbih = gradients.view(at: slot + 2), dbhh = gradients.view(at: slot + 3)
             BLAS.gemv(transpose: true, rows: rows, columns: 4 * h, a: dGates, lda: 4 * h,
-                      x: ones.pointer, beta: 1, y: dbih)
+                      x: ones.pointer, beta: 0, y: dbih)
             dbhh.update(from: dbih, count: 4 * h)
             let dInput = k == 0 ? embeddedGradient.pointer : hiddenGradient.pointer
             if let packed, let left = packedLeft, let right = packedRight {
                 // dW = dG^T [4H, rows] times the activations [rows, width], summed over the window.
                 left.packRight(dGates, rowStride: 1, columnStride: 4 * h, n: 4 * h, k: rows)
                 right.packRight(buffers.previousHidden.pointer, rowStride: 1, columnStride: h, n: h, k: rows)
-                BFloat16Kernels.gemm(m: 4 * h, n: h, k: rows, a: left, aBlocked: true, b: right, beta: 1,
+                BFloat16Kernels.gemm(m: 4 * h, n: h, k: rows, a: left, aBlocked: true, b: right, beta: 0,
                                      c: gradients.view(at: slot + 1), ldc: h)
                 right.packRight(buffers.input, rowStride: 1, columnStride: inputSize, n: inputSize, k: rows)
-                BFloat16Kernels.gemm(m: 4 * h, n: inputSize, k: rows, a: left, aBlocked: true, b: right, beta: 1,
+                BFloat16Kernels.gemm(m: 4 * h, n: inputSize, k: rows, a: left, aBlocked: true, b: right, beta: 0,
                                      c: gradients.view(at: slot), ldc: inputSize)
                 // d(input) = dG W_ih.
                 BFloat16Kernels.packLeft(dGates, rowStride: 4 * h, columnStride: 1, m: rows, k: 4 * h, into: left)
@@ -467,10 +469,10 @@ final class TrainingShard: @unchecked Sendable {
                                      c: dInput, ldc: inputSize)
             } else {
                 BLAS.gemm(transposeA: true, transposeB: false, m: 4 * h, n: h, k: rows,
-                          a: dGates, lda: 4 * h, b: buffers.previousHidden.pointer, ldb: h, beta: 1,
+                          a: dGates, lda: 4 * h, b: buffers.previousHidden.pointer, ldb: h, beta: 0,
                           c: gradients.view(at: slot + 1), ldc: h)
                 BLAS.gemm(transposeA: true, transposeB: false, m: 4 * h, n: inputSize, k: rows,
-                          a: dGates, lda: 4 * h, b: buffers.input, ldb: inputSize, beta: 1,
+                          a: dGates, lda: 4 * h, b: buffers.input, ldb: inputSize, beta: 0,
                           c: gradients.view(at: slot), ldc: inputSize)
                 BLAS.gemm(transposeA: false, transposeB: false, m: rows, n: inputSize, k: 4 * h,
                           a: dGates, lda: 4 * h, b: wih, ldb: inputSize, beta: 0, c: dInput, ldc: inputSize)
