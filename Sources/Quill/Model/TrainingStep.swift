@@ -95,11 +95,11 @@ public final class TrainingStep {
         if applyDropout { drawDropoutMasks(random: &random) }
         if let packedWeights {
             let w = model.weights, layout = model.layout
-            let work = { (k: Int) in
-                let slot = layout.layerIndex(k)
-                packedWeights[k].pack(inputWeights: w.view(at: slot), recurrentWeights: w.view(at: slot + 1))
+            // Four packings per layer, spread over the threads.
+            parallel(4 * c.layers) { job in
+                let slot = layout.layerIndex(job / 4)
+                packedWeights[job / 4].pack(part: job % 4, inputWeights: w.view(at: slot), recurrentWeights: w.view(at: slot + 1))
             }
-            parallel(c.layers, work)
         }
         let shards = self.shards, shardGradients = self.shardGradients
         let inputBase = inputs.baseAddress!, targetBase = targets.baseAddress!
@@ -189,13 +189,15 @@ final class PackedLayerWeights: @unchecked Sendable {
         recurrentBackward = PackedBFloat16(right: h, k: 4 * h)
     }
 
-    /// Rounds and packs the current fp32 weights: `W_ih` [4H, in], `W_hh` [4H, H].
-    func pack(inputWeights wih: UnsafePointer<Float>, recurrentWeights whh: UnsafePointer<Float>) {
+    /// Rounds and packs one of the four packings (`part` 0...3) of the fp32 weights `W_ih` [4H, in], `W_hh` [4H, H].
+    func pack(part: Int, inputWeights wih: UnsafePointer<Float>, recurrentWeights whh: UnsafePointer<Float>) {
         let h = hiddenSize
-        inputForward.packRight(wih, rowStride: inputSize, columnStride: 1, n: 4 * h, k: inputSize)
-        recurrentForward.packRight(whh, rowStride: h, columnStride: 1, n: 4 * h, k: h)
-        inputBackward.packRight(wih, rowStride: 1, columnStride: inputSize, n: inputSize, k: 4 * h)
-        recurrentBackward.packRight(whh, rowStride: 1, columnStride: h, n: h, k: 4 * h)
+        switch part {
+        case 0: inputForward.packRight(wih, rowStride: inputSize, columnStride: 1, n: 4 * h, k: inputSize)
+        case 1: recurrentForward.packRight(whh, rowStride: h, columnStride: 1, n: 4 * h, k: h)
+        case 2: inputBackward.packRight(wih, rowStride: 1, columnStride: inputSize, n: inputSize, k: 4 * h)
+        default: recurrentBackward.packRight(whh, rowStride: 1, columnStride: h, n: h, k: 4 * h)
+        }
     }
 }
 
