@@ -1,8 +1,15 @@
 // Matrix products with bfloat16 operands and fp32 accumulation (AVX-512 BF16, VDPBF16PS).
 #include "QuillKernels.h"
 
-#include <immintrin.h>
+#include <stdlib.h>
 #include <string.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define QUILL_X86 1
+#else
+#define QUILL_X86 0
+#endif
 
 // Only the functions marked with this attribute use AVX-512; callers check quill_bf16_supported() first.
 #define QUILL_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
@@ -12,9 +19,13 @@ static int bf16_state = -1;
 int quill_bf16_supported(void) {
     int s = __atomic_load_n(&bf16_state, __ATOMIC_RELAXED);
     if (s < 0) {
+#if QUILL_X86
         __builtin_cpu_init();
         s = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
             && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16");
+#else
+        s = 0;
+#endif
         __atomic_store_n(&bf16_state, s, __ATOMIC_RELAXED);
     }
     return s;
@@ -36,6 +47,7 @@ size_t quill_bf16_packed_a_count(long m, long k) {
     return (size_t)m * (size_t)((k + 1) / 2) * 2;
 }
 
+#if QUILL_X86
 /// Interleaves rows p, p+1 of a row-major source (B(j, p) = src[j + p * cs]) into 32-value vectors.
 static QUILL_AVX512_BF16 void pack_b_columns(const float *src, long cs, long n, long k, uint16_t *dst) {
     const long k2 = (k + 1) / 2, blocks = (n + 15) / 16;
@@ -101,9 +113,13 @@ static QUILL_AVX512_BF16 void pack_a_rows(const float *src, long rs, long m, lon
     }
 }
 
+#endif
+
 void quill_bf16_pack_b(const float *src, long rs, long cs, long n, long k, uint16_t *dst) {
+#if QUILL_X86
     if (rs == 1 && quill_bf16_supported()) { pack_b_columns(src, cs, n, k, dst); return; }
     if (cs == 1 && quill_bf16_supported()) { pack_b_rows(src, rs, n, k, dst); return; }
+#endif
     const long k2 = (k + 1) / 2, blocks = (n + 15) / 16;
     // Tiles of 16 columns by 64 depths keep both access patterns inside L1.
     for (long jb = 0; jb < blocks; jb++) {
@@ -125,7 +141,9 @@ void quill_bf16_pack_b(const float *src, long rs, long cs, long n, long k, uint1
 
 void quill_bf16_pack_a(const float *src, long rs, long cs, long m, long k, uint16_t *dst) {
     const long width = ((k + 1) / 2) * 2;
+#if QUILL_X86
     if (cs == 1 && quill_bf16_supported()) { pack_a_rows(src, rs, m, k, dst); return; }
+#endif
     if (cs == 1) {
         for (long i = 0; i < m; i++) {
             const float *row = src + i * rs;
@@ -150,6 +168,7 @@ void quill_bf16_pack_a(const float *src, long rs, long cs, long m, long k, uint1
     }
 }
 
+#if QUILL_X86
 /// One register tile: MR rows by NV blocks of 16 columns, over the whole depth.
 static inline __attribute__((always_inline)) QUILL_AVX512_BF16 void tile(
     const int MR, const int NV, long k2, const uint32_t *a, long ars, long aps, const __m512i *b,
@@ -225,3 +244,14 @@ QUILL_AVX512_BF16 void quill_bf16_gemm(long m, long n, long k, const uint16_t *a
         }
     }
 }
+
+#else
+
+void quill_bf16_gemm(long m, long n, long k, const uint16_t *a16, int a_blocked,
+                     const uint16_t *b16, float beta, float *c, long ldc, long j0, long j1) {
+    // Callers check quill_bf16_supported(), which is 0 on this architecture.
+    (void)m; (void)n; (void)k; (void)a16; (void)a_blocked; (void)b16; (void)beta; (void)c; (void)ldc; (void)j0; (void)j1;
+    abort();
+}
+
+#endif

@@ -4,14 +4,23 @@
 // multiply-adds: the target is built with -ffp-contract=off), so they give identical results.
 #include "QuillKernels.h"
 
-#include <immintrin.h>
 #include <string.h>
 
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define QUILL_X86 1
 #define QUILL_AVX512 __attribute__((target("avx512f")))
+#else
+#define QUILL_X86 0
+#endif
 
 int quill_avx512_supported(void) {
+#if QUILL_X86
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f");
+#else
+    return 0;
+#endif
 }
 
 static int avx512_state = -1;
@@ -52,6 +61,7 @@ static inline float exp_scalar(float value) {
 static inline float sigmoid_scalar(float x) { return 1.0f / (1.0f + exp_scalar(-x)); }
 static inline float tanh_scalar(float x) { return 1.0f - 2.0f / (exp_scalar(2.0f * x) + 1.0f); }
 
+#if QUILL_X86
 static inline QUILL_AVX512 __m512 exp_vector(__m512 value) {
     __m512 x = _mm512_max_ps(value, _mm512_set1_ps(-87.0f));
     x = _mm512_min_ps(x, _mm512_set1_ps(88.0f));
@@ -84,6 +94,8 @@ static inline QUILL_AVX512 __m512 tanh_vector(__m512 x) {
         _mm512_add_ps(exp_vector(_mm512_mul_ps(_mm512_set1_ps(2.0f), x)), one)));
 }
 
+#endif
+
 static void forward_scalar(float *gi, const float *bias, const float *cp, float *c_out, float *h_out,
                            float *t_out, long from, long h) {
     float *gf = gi + h, *gg = gi + 2 * h, *go = gi + 3 * h;
@@ -102,6 +114,7 @@ static void forward_scalar(float *gi, const float *bias, const float *cp, float 
     }
 }
 
+#if QUILL_X86
 static QUILL_AVX512 long forward_vector(float *gi, const float *bias, const float *cp, float *c_out,
                                         float *h_out, float *t_out, long h) {
     float *gf = gi + h, *gg = gi + 2 * h, *go = gi + 3 * h;
@@ -123,15 +136,22 @@ static QUILL_AVX512 long forward_vector(float *gi, const float *bias, const floa
     return j;
 }
 
+#endif
+
 void quill_lstm_forward_step(float *gates, const float *bias, const float *previous_cell,
                              float *cell, float *hidden, float *tanh_cell, long batch, long h) {
     const int vector = use_avx512();
+    (void)vector;
     for (long b = 0; b < batch; b++) {
         float *gi = gates + b * 4 * h;
         const float *cp = previous_cell + b * h;
         float *c_out = cell + b * h, *h_out = hidden + b * h;
         float *t_out = tanh_cell ? tanh_cell + b * h : NULL;
+#if QUILL_X86
         const long done = vector ? forward_vector(gi, bias, cp, c_out, h_out, t_out, h) : 0;
+#else
+        const long done = 0;
+#endif
         forward_scalar(gi, bias, cp, c_out, h_out, t_out, done, h);
     }
 }
@@ -151,6 +171,7 @@ static void backward_scalar(float *gi, const float *cp, const float *tc, const f
     }
 }
 
+#if QUILL_X86
 static QUILL_AVX512 long backward_vector(float *gi, const float *cp, const float *tc, const float *d_h,
                                          const float *rh, float *rc, float keep_scalar, long h) {
     float *gf = gi + h, *gg = gi + 2 * h, *go = gi + 3 * h;
@@ -172,17 +193,24 @@ static QUILL_AVX512 long backward_vector(float *gi, const float *cp, const float
     return j;
 }
 
+#endif
+
 void quill_lstm_backward_step(float *gates, const float *previous_cell, const float *tanh_cell,
                               const float *hidden_gradient, const float *recurrent_hidden,
                               float *recurrent_cell, const float *recurrent_scale, long batch, long h) {
     const int vector = use_avx512();
+    (void)vector;
     for (long b = 0; b < batch; b++) {
         float *gi = gates + b * 4 * h;
         const float *cp = previous_cell + b * h, *tc = tanh_cell + b * h, *d_h = hidden_gradient + b * h;
         const float *rh = recurrent_hidden + b * h;
         float *rc = recurrent_cell + b * h;
         const float keep = recurrent_scale ? recurrent_scale[b] : 0.0f;
+#if QUILL_X86
         const long done = vector ? backward_vector(gi, cp, tc, d_h, rh, rc, keep, h) : 0;
+#else
+        const long done = 0;
+#endif
         backward_scalar(gi, cp, tc, d_h, rh, rc, keep, done, h);
     }
 }

@@ -5,9 +5,15 @@
 // variable. One caller at a time: a second concurrent caller runs its product alone.
 #include "QuillKernels.h"
 
-#include <immintrin.h>
 #include <pthread.h>
 #include <sched.h>
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define QUILL_PAUSE() _mm_pause()
+#else
+#define QUILL_PAUSE() sched_yield()
+#endif
 
 typedef struct {
     long m, n, k;
@@ -34,7 +40,7 @@ static void *helper(void *unused) {
     for (;;) {
         long spins = 0;
         while (__atomic_load_n(&posted, __ATOMIC_ACQUIRE) == seen) {
-            if (++spins < 200000) { _mm_pause(); continue; }
+            if (++spins < 200000) { QUILL_PAUSE(); continue; }
             pthread_mutex_lock(&sleep_lock);
             __atomic_store_n(&sleeping, 1, __ATOMIC_SEQ_CST);
             while (__atomic_load_n(&posted, __ATOMIC_SEQ_CST) == seen) pthread_cond_wait(&wake, &sleep_lock);
@@ -78,7 +84,7 @@ void quill_bf16_gemm_pair(long m, long n, long k, const uint16_t *a, int a_block
     quill_bf16_gemm(m, n, k, a, a_blocked, b, beta, c, ldc, 0, middle);
     long spins = 0;
     while (__atomic_load_n(&finished, __ATOMIC_ACQUIRE) != ticket) {
-        if (++spins < 4096) _mm_pause(); else sched_yield();
+        if (++spins < 4096) QUILL_PAUSE(); else sched_yield();
     }
     pthread_mutex_unlock(&pool_lock);
 }
