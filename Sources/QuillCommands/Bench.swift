@@ -5,11 +5,9 @@ extension QuillCommand {
     struct Bench: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "bench",
-            abstract: "Measure training, evaluation and sampling speed."
+            abstract: "Measure training, evaluation and sampling speed.",
+            subcommands: [BenchThroughput.self, BenchSample.self, BenchEval.self]
         )
 
-        func run() throws {
-            throw NotBuiltYet(command: "bench")
-        }
     }
 }
