@@ -28,8 +28,12 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]
         ),
         .target(
+            name: "_QuillKernels",
+            cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]
+        ),
+        .target(
             name: "Quill",
-            dependencies: ["CUTF8Proc", "CBLAS"],
+            dependencies: ["CUTF8Proc", "CBLAS", "_QuillKernels"],
             swiftSettings: quillSwiftSettings
         ),
         .target(

@@ -7,7 +7,12 @@ extension QuillCommand {
         static let configuration = CommandConfiguration(
             commandName: "bench",
             abstract: "Measure training, evaluation and sampling speed.",
-            subcommands: [BenchTokenize.self]
+            discussion: """
+            Each mode prints one JSON line last, with the field names of the PyTorch peer \
+            (bench/torch_baseline.py of the benchmark spec), so a script can divide one by \
+            the other: scripts/compare_with_pytorch.py runs both side by side.
+            """,
+            subcommands: [BenchThroughput.self, BenchBudget.self, BenchSample.self, BenchEval.self, BenchTokenize.self]
         )
     }
 }

@@ -70,6 +70,9 @@ extension QuillCommand {
         @Flag(name: .customLong("ignore-eod"), help: "When the model ends a document, start a new one instead of stopping.")
         var ignoreEndOfDocument = false
 
+        @Option(help: "Matrix products in bfloat16 (default; several times faster on CPUs with AVX-512 BF16) or float32.")
+        var precision: ComputePrecision = .bfloat16
+
         @Option(help: "Prompt characters outside the model's vocabulary: error, or skip (with a warning).")
         var unknown: UnknownCharacters = .error
 
@@ -85,7 +88,8 @@ extension QuillCommand {
             let stopTexts = try normalizedStops(file, terminal: terminal)
 
             let promptText = String(String.UnicodeScalarView(ids.compactMap { file.vocabulary.scalar(of: $0) }))
-            let generator = TextGenerator(model: LanguageModel(weights: file.weights), vocabulary: file.vocabulary, samples: samples)
+            let generator = TextGenerator(model: LanguageModel(weights: file.weights), vocabulary: file.vocabulary, samples: samples,
+                                          precision: precision)
             var buffered = [String](repeating: "", count: samples)
             var lastPrinted = ""
             func write(_ text: String) {

@@ -64,6 +64,8 @@ extension QuillCommand {
         @Option(name: .customLong("decay-steps"), help: "Steps the decay runs over (default: the step limit, or what fits in --time).") var decaySteps: Int?
         @Option(name: .customLong("min-lr-fraction"), help: "Where the decay ends, as a fraction of the peak (default 0.1).") var minLRFraction: Float?
         @Option(help: "Random seed for initialization and dropout (default 1).") var seed: UInt64?
+        @Option(help: "Matrix products in bfloat16 (default; about twice as fast on CPUs with AVX-512 BF16, float32 elsewhere) or float32; weights and optimizer stay float32.")
+        var precision: ComputePrecision?
 
         // Limits and evaluation.
         @Option(help: "Stop after this many steps in all (default: no step limit).") var steps: Int?
@@ -102,6 +104,7 @@ extension QuillCommand {
             if let decaySteps { c.decaySteps = decaySteps }
             if let minLRFraction { c.minimumLearningRateFraction = minLRFraction }
             if let seed { c.seed = seed }
+            if let precision { c.precision = precision }
             if let evalEvery { c.evalEvery = evalEvery }
             if let valFrac { c.validationFraction = valFrac }
             if let patience { c.earlyStopPatience = patience }
@@ -239,6 +242,7 @@ extension QuillCommand {
             try check("--decay-steps", decaySteps, saved.decaySteps)
             try check("--min-lr-fraction", minLRFraction, saved.minimumLearningRateFraction)
             try check("--seed", seed, saved.seed)
+            try check("--precision", precision, saved.precision)
             try check("--val-frac", valFrac, saved.validationFraction)
         }
 

@@ -86,11 +86,12 @@ final class SampleCommandTests: XCTestCase {
     }
 
     func testOutputEqualsTheLibrarysGeneratorWithTheSameSeed() throws {
-        let result = try sample(["--length", "120", "--seed", "11", "--temperature", "0.8", "--top-p", "0.95"])
+        // The command samples in bfloat16 by default; the library's generator takes the precision it is given.
+        let result = try sample(["--length", "120", "--seed", "11", "--temperature", "0.8", "--top-p", "0.95", "--precision", "bfloat16"])
         XCTAssertEqual(result.status, 0, result.stderr)
         let file = try ModelFile.read(from: URL(fileURLWithPath: model))
         let ids = "The king".unicodeScalars.map { file.vocabulary.id(of: $0)! }
-        let generator = TextGenerator(model: LanguageModel(weights: file.weights), vocabulary: file.vocabulary)
+        let generator = TextGenerator(model: LanguageModel(weights: file.weights), vocabulary: file.vocabulary, precision: .bfloat16)
         var text = "The king"
         try generator.generate(prompt: ids, length: 120, settings: SamplingSettings(temperature: 0.8, topP: 0.95), seed: 11) { _, piece in
             text += piece

@@ -41,13 +41,15 @@ public final class Evaluator {
     /// - Parameters:
     ///   - batch: lanes scored together; typical 16 to 128.
     ///   - seq: window length; only affects speed, never the result.
-    public init(model: LanguageModel, batch: Int = 32, seq: Int = 128) {
+    ///   - precision: the engine's products: `.float32` (exact, the default) or `.bfloat16` (about
+    ///     four times faster here, within about 1e-3 of float32 in nats per character).
+    public init(model: LanguageModel, batch: Int = 32, seq: Int = 128, precision: ComputePrecision = .float32) {
         precondition(batch >= 1 && seq >= 1)
         self.model = model
         self.batch = batch
         self.seq = seq
-        engine = InferenceEngine(model: model, batch: batch, maxSeq: seq)
-        tailEngine = InferenceEngine(model: model, batch: 1, maxSeq: seq)
+        engine = InferenceEngine(model: model, batch: batch, maxSeq: seq, precision: precision)
+        tailEngine = InferenceEngine(model: model, batch: 1, maxSeq: seq, precision: precision)
         inputs = [Int32](repeating: 0, count: batch * seq)
         targets = [Int32](repeating: 0, count: batch * seq)
     }

@@ -12,14 +12,16 @@ public final class TextGenerator {
     private var tokens: [Int32]
     private let logits: UnsafeMutablePointer<Float>
 
-    /// - Parameter samples: samples generated together, 1 to `SamplingSettings.maximumSampleCount`.
-    public init(model: LanguageModel, vocabulary: Vocabulary, samples: Int = 1) {
+    /// - Parameters:
+    ///   - samples: samples generated together, 1 to `SamplingSettings.maximumSampleCount`.
+    ///   - precision: the engine's products; `.bfloat16` is several times faster on CPUs with AVX-512 BF16.
+    public init(model: LanguageModel, vocabulary: Vocabulary, samples: Int = 1, precision: ComputePrecision = .float32) {
         precondition(samples >= 1, "at least one sample")
         precondition(vocabulary.count == model.configuration.vocabularySize, "vocabulary and model disagree")
         self.model = model
         self.vocabulary = vocabulary
         self.samples = samples
-        engine = InferenceEngine(model: model, batch: samples, maxSeq: 1)
+        engine = InferenceEngine(model: model, batch: samples, maxSeq: 1, precision: precision)
         state = RecurrentState(configuration: model.configuration, batch: samples)
         tokens = [Int32](repeating: 0, count: samples)
         logits = .allocate(capacity: samples * model.configuration.vocabularySize)

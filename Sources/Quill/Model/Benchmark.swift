@@ -2,11 +2,13 @@
 ///
 /// One warm-up step is run first and not timed. Characters per second is `batch * seq` divided
 /// by the result. The model is initialized with seed 1; the tokens come from seed 2.
-public func benchmarkTrainingStep(configuration: ModelConfiguration, batch: Int, seq: Int, steps: Int) -> Double {
+public func benchmarkTrainingStep(configuration: ModelConfiguration, batch: Int, seq: Int, steps: Int,
+                                  precision: ComputePrecision = .float32,
+                                  threads: Int = defaultEngineThreadCount) -> Double {
     precondition(steps >= 1, "steps must be positive")
     var random = QuillRandom(seed: 1)
     let model = LanguageModel.initialized(configuration, random: &random)
-    let step = TrainingStep(model: model, batch: batch, seq: seq)
+    let step = TrainingStep(model: model, batch: batch, seq: seq, precision: precision, threads: threads)
     let gradients = ParameterBuffer(layout: model.layout)
     let state = RecurrentState(configuration: configuration, batch: batch)
     var tokenRandom = QuillRandom(seed: 2)

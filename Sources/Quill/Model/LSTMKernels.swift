@@ -1,8 +1,11 @@
+import _QuillKernels
+
 /// The fused per-step passes of an LSTM layer, over `batch` lanes at one time step.
 ///
 /// Gate pre-activations and activations are laid out per lane as `[i | f | g | o]`, each H wide,
-/// PyTorch's order. Loops are over contiguous `H`-wide runs so they vectorize.
-@usableFromInline
+/// PyTorch's order. The passes run in C (`_QuillKernels/lstm_step.c`), with AVX-512 where the
+/// CPU has it; the activations are the same polynomial as `quillExp`, `quillSigmoid` and `quillTanh`,
+/// with the same operations in the same order, so vector and scalar paths agree to the bit.
 enum LSTMKernels {
     /// Forward pass of one step: activations, cell and hidden update.
     ///
@@ -12,7 +15,6 @@ enum LSTMKernels {
     /// - previousCell: [batch, H]; may equal `cell` (updated in place).
     /// - cell, hidden: [batch, H] outputs.
     /// - tanhCell: [batch, H] output `tanh(c)`, or nil when not kept.
-    @inlinable
     static func forwardStep(
         gates: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
         previousCell: UnsafePointer<Float>,
@@ -20,39 +22,7 @@ enum LSTMKernels {
         tanhCell: UnsafeMutablePointer<Float>?,
         batch: Int, hiddenSize h: Int
     ) {
-        for b in 0..<batch {
-            let gi = gates + b * 4 * h
-            let gf = gi + h, gg = gi + 2 * h, go = gi + 3 * h
-            let bi = bias, bf = bias + h, bg = bias + 2 * h, bo = bias + 3 * h
-            let cp = previousCell + b * h
-            let cOut = cell + b * h
-            let hOut = hidden + b * h
-            if let tanhCell {
-                let tOut = tanhCell + b * h
-                for j in 0..<h {
-                    let i = quillSigmoid(gi[j] + bi[j])
-                    let f = quillSigmoid(gf[j] + bf[j])
-                    let g = quillTanh(gg[j] + bg[j])
-                    let o = quillSigmoid(go[j] + bo[j])
-                    let c = f * cp[j] + i * g
-                    let t = quillTanh(c)
-                    gi[j] = i; gf[j] = f; gg[j] = g; go[j] = o
-                    cOut[j] = c
-                    tOut[j] = t
-                    hOut[j] = o * t
-                }
-            } else {
-                for j in 0..<h {
-                    let i = quillSigmoid(gi[j] + bi[j])
-                    let f = quillSigmoid(gf[j] + bf[j])
-                    let g = quillTanh(gg[j] + bg[j])
-                    let o = quillSigmoid(go[j] + bo[j])
-                    let c = f * cp[j] + i * g
-                    cOut[j] = c
-                    hOut[j] = o * quillTanh(c)
-                }
-            }
-        }
+        quill_lstm_forward_step(gates, bias, previousCell, cell, hidden, tanhCell, batch, h)
     }
 
     /// Backward pass of one step: from the gradients of `h` and `c` to those of the gate pre-activations.
@@ -66,7 +36,6 @@ enum LSTMKernels {
     ///   for the previous step's `c`. `recurrentHidden` is only read.
     /// - recurrentScale: [batch], 1 where the next step did not reset the lane, 0 where it did
     ///   (so no gradient crosses a reset), or nil at the last step of a window (no gradient at all).
-    @inlinable
     static func backwardStep(
         gates: UnsafeMutablePointer<Float>,
         previousCell: UnsafePointer<Float>, tanhCell: UnsafePointer<Float>,
@@ -75,25 +44,7 @@ enum LSTMKernels {
         recurrentScale: UnsafePointer<Float>?,
         batch: Int, hiddenSize h: Int
     ) {
-        for b in 0..<batch {
-            let gi = gates + b * 4 * h
-            let gf = gi + h, gg = gi + 2 * h, go = gi + 3 * h
-            let cp = previousCell + b * h
-            let tc = tanhCell + b * h
-            let dH = hiddenGradient + b * h
-            let rh = recurrentHidden + b * h
-            let rc = recurrentCell + b * h
-            let keep: Float = recurrentScale.map { $0[b] } ?? 0
-            for j in 0..<h {
-                let i = gi[j], f = gf[j], g = gg[j], o = go[j], t = tc[j]
-                let dh = dH[j] + keep * rh[j]
-                let dc = keep * rc[j] + dh * o * (1 - t * t)
-                gi[j] = dc * g * i * (1 - i)
-                gf[j] = dc * cp[j] * f * (1 - f)
-                gg[j] = dc * i * (1 - g * g)
-                go[j] = dh * t * o * (1 - o)
-                rc[j] = dc * f
-            }
-        }
+        quill_lstm_backward_step(gates, previousCell, tanhCell, hiddenGradient, recurrentHidden,
+                                 recurrentCell, recurrentScale, batch, h)
     }
 }

@@ -127,7 +127,7 @@ public final class Trainer {
         self.random = random
         self.schedule = schedule
         self.scheduleFixed = scheduleFixed
-        step = TrainingStep(model: model, batch: configuration.batch, seq: configuration.seq)
+        step = TrainingStep(model: model, batch: configuration.batch, seq: configuration.seq, precision: configuration.precision)
         optimizer = AdamOptimizer(layout: model.layout, configuration: configuration)
         gradients = ParameterBuffer(layout: model.layout)
         inputs = [Int32](repeating: 0, count: configuration.batch * configuration.seq)
@@ -301,7 +301,7 @@ public final class Trainer {
     /// Scores the validation split; returns whether it is the best so far.
     @discardableResult
     private func evaluate(events: (TrainingEvent) -> Void) -> Bool {
-        let evaluator = Evaluator(model: model, batch: Trainer.evaluationBatch, seq: 128)
+        let evaluator = Evaluator(model: model, batch: Trainer.evaluationBatch, seq: 128, precision: configuration.precision)
         let loss = evaluator.evaluate(validationTokens).natsPerCharacter
         lastValidationLoss = loss
         lastEvaluatedStep = stepCount

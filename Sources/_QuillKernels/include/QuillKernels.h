@@ -1,0 +1,63 @@
+#ifndef QUILL_KERNELS_H
+#define QUILL_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// Whether this CPU (and OS) can run the AVX-512 BF16 kernels below: 1 or 0.
+int quill_bf16_supported(void);
+
+/// Elements (uint16) of a packed right operand for `n` output columns and depth `k`.
+///
+/// Layout: column blocks of 16, each `[ceil(k/2)][16][2]`, zero padded.
+size_t quill_bf16_packed_b_count(long n, long k);
+
+/// Rounds B(j, p) = src[j * row_stride + p * col_stride] (j < n, p < k) to bfloat16 into `dst`.
+void quill_bf16_pack_b(const float *src, long row_stride, long col_stride, long n, long k, uint16_t *dst);
+
+/// Elements (uint16) of a packed left operand of `m` rows and depth `k`: `[m][2 * ceil(k/2)]`.
+size_t quill_bf16_packed_a_count(long m, long k);
+
+/// Rounds A(i, p) = src[i * row_stride + p * col_stride] (i < m, p < k) to bfloat16 into `dst`.
+void quill_bf16_pack_a(const float *src, long row_stride, long col_stride, long m, long k, uint16_t *dst);
+
+/// C[i, j] = sum_p A(i, p) B(j, p) + beta * C[i, j] for i < m and output columns j in [j0, j1).
+///
+/// `b` is packed by `quill_bf16_pack_b`; `a` by `quill_bf16_pack_a` (`a_blocked == 0`) or, as if it
+/// were a right operand of `m` columns, by `quill_bf16_pack_b` (`a_blocked == 1`: blocks of 16 rows,
+/// the faster packing when the source is stored depth-major). Both with the same `k`; `j0` is a
+/// multiple of 16. Products are exact in fp32 and accumulated in fp32. With `beta == 0` C is only written.
+void quill_bf16_gemm(long m, long n, long k, const uint16_t *a, int a_blocked, const uint16_t *b,
+                     float beta, float *c, long ldc, long j0, long j1);
+
+
+
+/// `quill_bf16_gemm` over all `n` columns, the upper half computed by a helper thread meanwhile.
+///
+/// For small, latency-bound products (one lane's step). The helper spins for a short while
+/// between jobs, then sleeps. If another caller is using the helper, the product runs alone.
+void quill_bf16_gemm_pair(long m, long n, long k, const uint16_t *a, int a_blocked, const uint16_t *b,
+                          float beta, float *c, long ldc);
+
+/// Whether this CPU (and OS) runs AVX-512F: 1 or 0.
+int quill_avx512_supported(void);
+
+/// The fused forward pass of one LSTM step over `batch` lanes (gates i, f, g, o, each `h` wide).
+///
+/// - gates: [batch, 4h]; pre-activations without bias on entry, activations on return.
+/// - bias: [4h]. - previous_cell: [batch, h]; may equal `cell`.
+/// - cell, hidden: [batch, h] outputs. - tanh_cell: [batch, h] output `tanh(c)`, or NULL.
+/// Operations are the same, in the same order and without fused multiply-adds, whatever the CPU.
+void quill_lstm_forward_step(float *gates, const float *bias, const float *previous_cell,
+                             float *cell, float *hidden, float *tanh_cell, long batch, long h);
+
+/// The fused backward pass of one LSTM step: from d(h), d(c) to d(gate pre-activations).
+///
+/// - gates: [batch, 4h]; activations on entry, pre-activation gradients on return.
+/// - previous_cell, tanh_cell, hidden_gradient, recurrent_hidden: [batch, h].
+/// - recurrent_cell: [batch, h]; d(c) from the next step on entry, `dc * f` on return.
+/// - recurrent_scale: [batch] keep factors for the gradients from the next step, or NULL for none.
+void quill_lstm_backward_step(float *gates, const float *previous_cell, const float *tanh_cell,
+                              const float *hidden_gradient, const float *recurrent_hidden,
+                              float *recurrent_cell, const float *recurrent_scale, long batch, long h);
+#endif
