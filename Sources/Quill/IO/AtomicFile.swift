@@ -128,6 +128,8 @@ enum FileReader {
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw fail(errno) }
         if (info.st_mode & S_IFMT) == S_IFDIR { throw fail(EISDIR) }
+        // A device or a pipe may never end (/dev/urandom); model files are regular files.
+        if (info.st_mode & S_IFMT) != S_IFREG { throw FileError.notRegularFile(path: path) }
         var data = Data()
         var chunk = [UInt8](repeating: 0, count: 1 << 20)
         if info.st_size > 0 { data.reserveCapacity(Int(info.st_size)) }
@@ -147,6 +149,8 @@ enum FileReader {
 /// A file that could not be read or written; the description names the path and the system's reason.
 public enum FileError: Error, Equatable, CustomStringConvertible {
     case cannotRead(path: String, errno: Int32)
+    /// A device, a pipe or a socket where a regular file was expected.
+    case notRegularFile(path: String)
     /// `step` says what was being done, such as `write to the temporary file`.
     case cannotWrite(path: String, step: String, errno: Int32)
 
@@ -157,6 +161,8 @@ public enum FileError: Error, Equatable, CustomStringConvertible {
         switch self {
         case let .cannotRead(path, code):
             return "Cannot read \(path): \(Self.reason(code)); check the path and its permissions."
+        case let .notRegularFile(path):
+            return "\(path) is not a regular file (a device, pipe or socket); give the path of a file."
         case let .cannotWrite(path, step, code):
             if step == AtomicFile.Step.syncFolder.rawValue {
                 return "Cannot \(step) \(path): \(Self.reason(code)); the new file is in place but may not survive a power cut, so check the disk."
