@@ -173,7 +173,13 @@ extension QuillCommand {
 
             StopSignal.install()
             let reporter = ProgressReporter(terminal: terminal)
-            let summary = try trainer.run(stopRequested: { StopSignal.received }, events: reporter.handle)
+            let summary: TrainingSummary
+            do {
+                summary = try trainer.run(stopRequested: { StopSignal.received }, events: reporter.handle)
+            } catch let error as TrainingError {
+                terminal.clearLive()
+                throw CommandError("\(error) The last good checkpoint in \(folder.url.path) is intact.")
+            }
             terminal.clearLive()
             report(summary, folder: folder, terminal: terminal)
             if sampleLength > 0, summary.bestValidationLoss != nil {

@@ -36,6 +36,9 @@ public final class Trainer {
     private var inputs: [Int32]
     private var targets: [Int32]
 
+    /// Test hook: steps (counted from 1) whose gradient gets a NaN, as a diverging run would.
+    var debugPoisonedSteps: Set<Int> = []
+
     /// Consecutive non-finite steps after which training stops.
     public static let maximumSkippedSteps = 25
     /// Lanes used to score the validation split.
@@ -209,6 +212,9 @@ public final class Trainer {
                 targets.withUnsafeBufferPointer { t in
                     step.run(inputs: i, targets: t, state: state, gradients: gradients, random: &random)
                 }
+            }
+            if debugPoisonedSteps.contains(stepCount + 1) {
+                gradients.pointer[gradients.count / 2] = .nan
             }
             let clip = GradientClipping.clip(gradients, maxNorm: configuration.clip)
             if loss.isFinite && clip.isFinite {

@@ -1,0 +1,81 @@
+import Foundation
+@testable import Quill
+import XCTest
+
+/// The trainer's guard against non-finite steps, in-process with a poisoned gradient.
+final class TrainerTests: XCTestCase {
+    private func corpus() throws -> TrainingSplit {
+        var random = QuillRandom(seed: 4)
+        var tokens: [Int32] = [0]
+        for _ in 0..<4000 { tokens.append(Int32(1 + random.next() % 6)) }
+        tokens.append(0)
+        return try TrainingSplit.split(tokens: tokens, validationFraction: 0.1)
+    }
+
+    private func makeTrainer(folder: URL, steps: Int) throws -> Trainer {
+        let split = try corpus()
+        var c = TrainingConfiguration()
+        c.embeddingSize = 4
+        c.hiddenSize = 8
+        c.layers = 1
+        c.batch = 4
+        c.seq = 8
+        c.steps = steps
+        c.warmupSteps = 0
+        c.evalEvery = 5
+        c.precision = .float32
+        return try Trainer(configuration: c, training: split.training, validation: split.validation,
+                           vocabulary: Vocabulary(scalars: "abcdef".unicodeScalars), textOptions: TextOptions(),
+                           folder: ModelFolder(folder))
+    }
+
+    func testANonFiniteGradientIsSkippedAndNeverReachesTheWeights() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("quill-trainer-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let trainer = try makeTrainer(folder: folder, steps: 3)
+        trainer.debugPoisonedSteps = [2]
+        var weightsAfter: [Int: [Float]] = [:]
+        var skipped: [Int] = []
+        let summary = try trainer.run { event in
+            switch event {
+            case let .step(progress): weightsAfter[progress.step] = Array(trainer.model.weights.elements)
+            case let .skipped(step, reason):
+                skipped.append(step)
+                XCTAssertTrue(reason.contains("not finite"), reason)
+            default: break
+            }
+        }
+        XCTAssertEqual(summary.steps, 3)
+        XCTAssertEqual(skipped, [2])
+        XCTAssertEqual(weightsAfter[2], weightsAfter[1], "the poisoned step changed the weights")
+        XCTAssertNotEqual(weightsAfter[3], weightsAfter[2], "the next good step did not train")
+        XCTAssertTrue(trainer.model.weights.allFinite())
+    }
+
+    func testARunThatKeepsDivergingStopsWithTheLastGoodCheckpointIntact() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("quill-trainer-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let trainer = try makeTrainer(folder: folder, steps: 100)
+        trainer.debugPoisonedSteps = Set(11...100)
+        XCTAssertThrowsError(try trainer.run()) { error in
+            guard case let TrainingError.diverged(step, skipped) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(step, 10 + Trainer.maximumSkippedSteps)
+            XCTAssertEqual(skipped, Trainer.maximumSkippedSteps)
+            XCTAssertTrue("\(error)".contains("\(Trainer.maximumSkippedSteps)"), "\(error)")
+        }
+        // The model of step 10 (the last step that trained before an evaluation) is whole and finite;
+        // later checkpoints saved the same weights, as the skipped steps never changed them.
+        let model = try ModelFile.read(from: ModelFolder(folder).model)
+        XCTAssertEqual(model.step, 10)
+        XCTAssertTrue(model.weights.allFinite())
+        XCTAssertEqual(Array(model.weights.elements), Array(trainer.model.weights.elements))
+        // The saved state resumes and trains on.
+        var limits = trainer.configuration
+        limits.steps = 40
+        let split = try corpus()
+        let resumed = try Trainer(resuming: ModelFolder(folder), limits: limits, training: split.training,
+                                  validation: split.validation, vocabulary: trainer.vocabulary, textOptions: TextOptions())
+        XCTAssertEqual(try resumed.run().steps, 40)
+        XCTAssertNotEqual(Array(resumed.model.weights.elements), Array(trainer.model.weights.elements))
+    }
+}
