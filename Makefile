@@ -29,4 +29,4 @@ test: setup
 	swift test
 
 bench: build
-	bash scripts/compare-with-pytorch.sh
+	python3 scripts/compare_with_pytorch.py

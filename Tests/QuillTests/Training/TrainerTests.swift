@@ -12,7 +12,7 @@ final class TrainerTests: XCTestCase {
         return try TrainingSplit.split(tokens: tokens, validationFraction: 0.1)
     }
 
-    private func makeTrainer(folder: URL, steps: Int) throws -> Trainer {
+    private func makeTrainer(folder: URL, steps: Int, patience: Int = 0) throws -> Trainer {
         let split = try corpus()
         var c = TrainingConfiguration()
         c.embeddingSize = 4
@@ -24,6 +24,7 @@ final class TrainerTests: XCTestCase {
         c.warmupSteps = 0
         c.evalEvery = 5
         c.precision = .float32
+        c.earlyStopPatience = patience
         return try Trainer(configuration: c, training: split.training, validation: split.validation,
                            vocabulary: Vocabulary(scalars: "abcdef".unicodeScalars), textOptions: TextOptions(),
                            folder: ModelFolder(folder))
@@ -77,5 +78,22 @@ final class TrainerTests: XCTestCase {
                                   validation: split.validation, vocabulary: trainer.vocabulary, textOptions: TextOptions())
         XCTAssertEqual(try resumed.run().steps, 40)
         XCTAssertNotEqual(Array(resumed.model.weights.elements), Array(trainer.model.weights.elements))
+    }
+
+    func testValidationThatStopsImprovingStopsTrainingEarly() throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("quill-trainer-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let trainer = try makeTrainer(folder: folder, steps: 100, patience: 2)
+        // From step 6 on the weights stop changing, so validation stops improving.
+        trainer.debugPoisonedSteps = Set(6...20)
+        var evaluations: [(Int, Bool)] = []
+        let summary = try trainer.run { event in
+            if case let .evaluated(step, _, isBest) = event { evaluations.append((step, isBest)) }
+        }
+        XCTAssertEqual(summary.reason, .earlyStop)
+        XCTAssertEqual(summary.steps, 15)
+        XCTAssertEqual(evaluations.map(\.0), [5, 10, 15])
+        XCTAssertEqual(evaluations.map(\.1), [true, false, false])
+        XCTAssertEqual(summary.bestStep, 5)
     }
 }
