@@ -25,3 +25,15 @@ public enum ComputePrecision: String, CaseIterable, Sendable, Codable {
 public var defaultEngineThreadCount: Int {
     max(1, min(ProcessInfo.processInfo.activeProcessorCount, 2))
 }
+
+/// Splits `batch` lanes into `count` contiguous shards as evenly as possible, larger ones last.
+func laneShards(batch: Int, count: Int) -> [(first: Int, lanes: Int)] {
+    var result: [(first: Int, lanes: Int)] = []
+    var first = 0
+    for s in 0..<count {
+        let lanes = (batch - first) / (count - s)
+        result.append((first, lanes))
+        first += lanes
+    }
+    return result
+}

@@ -47,15 +47,10 @@ public final class InferenceEngine {
         let c = model.configuration
         biasSums = FloatBuffer(count: c.layers * 4 * c.hiddenSize)
         packed = self.precision == .bfloat16 ? PackedInferenceWeights(configuration: c) : nil
-        var shards: [InferenceShard] = []
-        var first = 0
-        for s in 0..<shardCount {
-            let lanes = (batch - first) / (shardCount - s)
-            shards.append(InferenceShard(model: model, firstLane: first, lanes: lanes, maxSeq: maxSeq,
-                                         bfloat16: packed != nil))
-            first += lanes
+        let bfloat16 = packed != nil
+        shards = laneShards(batch: batch, count: shardCount).map {
+            InferenceShard(model: model, firstLane: $0.first, lanes: $0.lanes, maxSeq: maxSeq, bfloat16: bfloat16)
         }
-        self.shards = shards
         refreshWeights()
     }
 

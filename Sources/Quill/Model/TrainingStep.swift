@@ -56,15 +56,10 @@ public final class TrainingStep {
         self.threads = min(threads, shardCount)
         if self.threads > 1 { BLAS.threadCount = 1 }
         let c = model.configuration
-        var shards: [TrainingShard] = []
-        var first = 0
-        for s in 0..<shardCount {
-            let lanes = (batch - first) / (shardCount - s)
-            shards.append(TrainingShard(model: model, firstLane: first, lanes: lanes, totalLanes: batch, seq: seq,
-                                        bfloat16: self.precision == .bfloat16))
-            first += lanes
+        shards = laneShards(batch: batch, count: shardCount).map {
+            TrainingShard(model: model, firstLane: $0.first, lanes: $0.lanes, totalLanes: batch, seq: seq,
+                          bfloat16: precision.effective == .bfloat16)
         }
-        self.shards = shards
         shardGradients = (1..<shardCount).map { _ in ParameterBuffer(layout: model.layout) }
         packedWeights = self.precision == .bfloat16
             ? (0..<c.layers).map { PackedLayerWeights(hiddenSize: c.hiddenSize, inputSize: c.inputSize(ofLayer: $0)) }
