@@ -124,10 +124,23 @@ extension QuillCommand {
 
         func run() throws {
             let terminal = Terminal()
-            var configuration = trainingConfiguration()
+            let configuration = trainingConfiguration()
             try configuration.validate()
             let folder = ModelFolder(URL(fileURLWithPath: out ?? defaultFolder()))
-            try prepare(folder)
+            let created = try prepare(folder)
+            do {
+                try train(configuration, folder: folder, terminal: terminal)
+            } catch {
+                // Bad input found before anything was written: leave no empty folder behind.
+                if created, (try? FileManager.default.contentsOfDirectory(atPath: folder.url.path))?.isEmpty == true {
+                    try? FileManager.default.removeItem(at: folder.url)
+                }
+                throw error
+            }
+        }
+
+        private func train(_ configuration: TrainingConfiguration, folder: ModelFolder, terminal: Terminal) throws {
+            var configuration = configuration
             if resume {
                 // The saved run's split, so the same characters are held out.
                 let saved = try Trainer.savedConfiguration(in: folder)
@@ -195,10 +208,13 @@ extension QuillCommand {
         }
 
         /// Creates the folder and checks it can be written, before any work is done.
-        private func prepare(_ folder: ModelFolder) throws {
+        ///
+        /// - Returns: whether the folder was created here.
+        private func prepare(_ folder: ModelFolder) throws -> Bool {
             let fm = FileManager.default
             var isDirectory: ObjCBool = false
-            if fm.fileExists(atPath: folder.url.path, isDirectory: &isDirectory), !isDirectory.boolValue {
+            let existed = fm.fileExists(atPath: folder.url.path, isDirectory: &isDirectory)
+            if existed, !isDirectory.boolValue {
                 throw CommandError("The output path \(folder.url.path) is a file, not a folder; give --out a folder.")
             }
             do {
@@ -222,6 +238,7 @@ extension QuillCommand {
             where name.hasPrefix("model.safetensors.tmp-") || name.hasPrefix("training-state.safetensors.tmp-") {
                 try? fm.removeItem(at: folder.url.appendingPathComponent(name))
             }
+            return !existed
         }
 
         /// Flags given with --resume must agree with the saved run; only the limits may change.

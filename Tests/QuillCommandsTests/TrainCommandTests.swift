@@ -150,7 +150,7 @@ final class TrainCommandTests: XCTestCase {
             XCTAssertNotEqual(result.status, 0, name)
             XCTAssertFalse(result.crashed, "\(name): \(result.stderr)")
             XCTAssertTrue(result.stderr.lowercased().contains(expected.lowercased()), "\(name): \(result.stderr)")
-            XCTAssertFalse(FileManager.default.fileExists(atPath: ModelFolder(out).model.path), "\(name) wrote a model")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: out.path), "\(name) left a model folder behind")
         }
 
         // An output path that is a file, not a folder.
