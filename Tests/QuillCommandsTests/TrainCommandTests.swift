@@ -183,4 +183,35 @@ final class TrainCommandTests: XCTestCase {
         XCTAssertTrue(again.stderr.contains("--resume"), again.stderr)
         XCTAssertEqual(try bytes(ModelFolder(out).state), before, "a refused run changed the saved state")
     }
+
+    func testEpochAndTimeLimitsAndAValidationFile() throws {
+        let dir = TestCorpus.folder()
+        let corpus = TestCorpus.file(in: dir, characters: 6_000)
+        let held = TestCorpus.file(in: dir, characters: 1_500, name: "held.txt")
+
+        // One epoch: every window of the 4 lanes once, then the epoch limit stops the run.
+        let epoch = try train(corpus, dir.appendingPathComponent("epoch"), ["--epochs", "1", "--eval-every", "1000"])
+        XCTAssertEqual(epoch.status, 0, epoch.stderr)
+        XCTAssertTrue(epoch.stdout.contains("reached the epoch limit"), epoch.stdout)
+        let steps = try ModelFile.read(from: ModelFolder(dir.appendingPathComponent("epoch")).model).step
+        let encodedTrainingTokens = 6_000 - 6_000 / 10
+        XCTAssertEqual(Double(steps), Double(encodedTrainingTokens / 4 / 16), accuracy: 3, "steps of one epoch")
+
+        // A wall-clock limit.
+        let timed = try train(corpus, dir.appendingPathComponent("timed"), ["--time", "1s", "--eval-every", "100000"])
+        XCTAssertEqual(timed.status, 0, timed.stderr)
+        XCTAssertTrue(timed.stdout.contains("reached the time limit"), timed.stdout)
+
+        // --val: the whole corpus trains, the other file validates.
+        let validated = try train(corpus, dir.appendingPathComponent("val"), ["--steps", "10", "--val", held, "--eval-every", "10"])
+        XCTAssertEqual(validated.status, 0, validated.stderr)
+        XCTAssertTrue(validated.stdout.contains("to validate"), validated.stdout)
+        let model = try ModelFile.read(from: ModelFolder(dir.appendingPathComponent("val")).model)
+        let loss = try XCTUnwrap(Double(try XCTUnwrap(model.info["validation_nats_per_char"])))
+        // The validation loss recorded is the one of the held-out file, scored again here.
+        let tokens = try CorpusEncoder.encode(CorpusSource(paths: [URL(fileURLWithPath: held)], documents: .separatorLine("%")),
+                                              options: model.textOptions, vocabulary: model.vocabulary, unknown: .skip).tokens
+        let again = Evaluator(model: LanguageModel(weights: model.weights), batch: 32, seq: 128, precision: .bfloat16).evaluate(tokens)
+        XCTAssertEqual(again.natsPerCharacter, loss, accuracy: 1e-5)
+    }
 }
