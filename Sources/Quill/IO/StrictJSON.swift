@@ -91,31 +91,8 @@ enum StrictJSON {
 
     /// Whether `bytes` is well-formed UTF-8 (no overlongs, no surrogates, nothing above U+10FFFF).
     static func isValidUTF8<C: Collection>(_ bytes: C) -> Bool where C.Element == UInt8 {
-        var iterator = bytes.makeIterator()
-        while let lead = iterator.next() {
-            if lead < 0x80 { continue }
-            let count: Int
-            var low: UInt8 = 0x80, high: UInt8 = 0xBF
-            switch lead {
-            case 0xC2...0xDF: count = 1
-            case 0xE0: count = 2; low = 0xA0
-            case 0xE1...0xEC, 0xEE...0xEF: count = 2
-            case 0xED: count = 2; high = 0x9F
-            case 0xF0: count = 3; low = 0x90
-            case 0xF1...0xF3: count = 3
-            case 0xF4: count = 3; high = 0x8F
-            default: return false
-            }
-            for k in 0..<count {
-                guard let next = iterator.next() else { return false }
-                if k == 0 {
-                    guard next >= low, next <= high else { return false }
-                } else {
-                    guard next >= 0x80, next <= 0xBF else { return false }
-                }
-            }
-        }
-        return true
+        let checked = bytes.withContiguousStorageIfAvailable { StrictUTF8.firstFailure(in: $0) == nil }
+        return checked ?? Array(bytes).withUnsafeBufferPointer { StrictUTF8.firstFailure(in: $0) == nil }
     }
 
     private struct Reader {
