@@ -1,3 +1,4 @@
+import Dispatch
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -97,16 +98,23 @@ public final class AdamOptimizer {
         let g = gradients.pointer
         let mp = m.pointer
         let vp = v.pointer
-        for i in 0..<m.count {
-            let gi = g[i]
-            let pi = p[i] * decayFactor
-            let mOld = mp[i]
-            let mi = smallWeight ? mOld + lerpWeight * (gi - mOld) : gi - (gi - mOld) * oneMinusLerpWeight
-            let vi = vp[i] * b2 + oneMinusB2 * gi * gi
-            let denom = vi.squareRoot() / biasCorrection2Root + eps
-            mp[i] = mi
-            vp[i] = vi
-            p[i] = pi + negativeStepSize * (mi / denom)
+        // Every element is updated on its own, so splitting the buffer across threads gives the
+        // same bits as one pass; large models split in two, as the engine uses two cores.
+        let count = m.count
+        let parts = count >= 1 << 16 ? 2 : 1
+        DispatchQueue.concurrentPerform(iterations: parts) { part in
+            let start = count * part / parts, end = count * (part + 1) / parts
+            for i in start..<end {
+                let gi = g[i]
+                let pi = p[i] * decayFactor
+                let mOld = mp[i]
+                let mi = smallWeight ? mOld + lerpWeight * (gi - mOld) : gi - (gi - mOld) * oneMinusLerpWeight
+                let vi = vp[i] * b2 + oneMinusB2 * gi * gi
+                let denom = vi.squareRoot() / biasCorrection2Root + eps
+                mp[i] = mi
+                vp[i] = vi
+                p[i] = pi + negativeStepSize * (mi / denom)
+            }
         }
     }
 }
