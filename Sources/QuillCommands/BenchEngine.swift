@@ -16,8 +16,8 @@ struct BenchEngineOptions: ParsableArguments {
     var batch: Int?
     @Option(help: "Steps per window, overriding the configuration (typical 32 to 128).")
     var seq: Int?
-    @Option(help: "UTF-8 text file; its distinct characters form the vocabulary.")
-    var corpus: String = "../shared/corpora/tinyshakespeare.txt"
+    @Option(help: ArgumentHelp("The benchmark corpus, tiny-shakespeare (default: corpora/data/tinyshakespeare.txt, which corpora/tinyshakespeare.sh downloads, else ../shared/corpora/tinyshakespeare.txt).", valueName: "file"))
+    var corpus: String?
     @Option(help: "Worker threads of the engine (1 or 2 on this machine).")
     var threads: Int = defaultEngineThreadCount
     @Option(help: "Arithmetic of the matrix products: float32 or bfloat16.")
@@ -43,7 +43,11 @@ struct BenchEngineOptions: ParsableArguments {
     /// The corpus encoded as training does (NFC, one document), split as the benchmark splits it:
     /// the last 10% held out.
     func loadCorpus() throws -> (training: [Int32], validation: [Int32], vocabulary: Vocabulary) {
-        let encoded = try CorpusEncoder.encode(CorpusSource(paths: [URL(fileURLWithPath: corpus)], documents: .wholeFiles),
+        guard let path = corpus ?? ["corpora/data/tinyshakespeare.txt", "../shared/corpora/tinyshakespeare.txt"]
+            .first(where: { FileManager.default.fileExists(atPath: $0) }) else {
+            throw CommandError("No benchmark corpus here: run corpora/tinyshakespeare.sh from the project's root, or pass --corpus FILE.")
+        }
+        let encoded = try CorpusEncoder.encode(CorpusSource(paths: [URL(fileURLWithPath: path)], documents: .wholeFiles),
                                                options: TextOptions())
         let split = try TrainingSplit.split(tokens: encoded.tokens, validationFraction: 0.1)
         return (split.training, split.validation, encoded.vocabulary)
