@@ -8,8 +8,9 @@ import Foundation
 /// updating the state in place. A lane's state is zeroed exactly before it reads a `[DOC]`
 /// token (id 0). Dropout is never applied.
 ///
-/// With `.bfloat16` the engine rounds a copy of the weights to bfloat16 at `init`; call
-/// `refreshWeights()` after changing the model's weights.
+/// With `.bfloat16` the engine rounds a copy of the weights to bfloat16 at `init`; with `.float32`
+/// on a CPU with AVX-512F it copies each `W_hh` into the packed panels of `Float32Kernels`, so the
+/// per-step products repack nothing. Either way, call `refreshWeights()` after changing the model's weights.
 public final class InferenceEngine {
     public let model: LanguageModel
     public let batch: Int
@@ -24,6 +25,9 @@ public final class InferenceEngine {
     let biasSums: FloatBuffer
     /// The bfloat16 weights; nil in float32.
     let packed: PackedInferenceWeights?
+    /// Per layer, `W_hh` as the fp32 right operand of `h W_hh^T` (n = 4H, k = H); nil in bfloat16
+    /// or without AVX-512F (then OpenBLAS runs the recurrent products).
+    let packedRecurrent: [PackedFloat32]?
 
     /// A workspace for windows of up to `maxSeq` steps of `batch` lanes.
     ///
@@ -48,13 +52,15 @@ public final class InferenceEngine {
         biasSums = FloatBuffer(count: c.layers * 4 * c.hiddenSize)
         packed = self.precision == .bfloat16 ? PackedInferenceWeights(configuration: c) : nil
         let bfloat16 = packed != nil
+        packedRecurrent = !bfloat16 && Float32Kernels.isAvailable
+            ? (0..<c.layers).map { _ in PackedFloat32(right: 4 * c.hiddenSize, k: c.hiddenSize) } : nil
         shards = laneShards(batch: batch, count: shardCount).map {
             InferenceShard(model: model, firstLane: $0.first, lanes: $0.lanes, maxSeq: maxSeq, bfloat16: bfloat16)
         }
         refreshWeights()
     }
 
-    /// Re-reads the model's weights: the bias sums and, with `.bfloat16`, the rounded copy.
+    /// Re-reads the model's weights: the bias sums and the packed (fp32) or rounded (bfloat16) copies.
     public func refreshWeights() {
         let c = model.configuration
         let h = c.hiddenSize
@@ -66,6 +72,11 @@ public final class InferenceEngine {
             for j in 0..<(4 * h) { bias[j] = bih[j] + bhh[j] }
         }
         packed?.pack(model.weights)
+        if let packedRecurrent {
+            for k in 0..<c.layers {
+                packedRecurrent[k].pack(w.view(at: layout.layerIndex(k) + 1), rowStride: h, columnStride: 1)
+            }
+        }
     }
 
     /// Summed cross-entropy of a window, with resets; advances `state`.
@@ -262,7 +273,7 @@ final class InferenceShard: @unchecked Sendable {
                 keep.pointer[t * batch + b] = token == 0 ? 0 : 1
             }
         }
-        let packed = engine.packed
+        let packed = engine.packed, packedRecurrent = engine.packedRecurrent
         var input = embedded.pointer
         for k in 0..<c.layers {
             let inputSize = c.inputSize(ofLayer: k)
@@ -318,6 +329,9 @@ final class InferenceShard: @unchecked Sendable {
                     BFloat16Kernels.packLeft(stateH, rowStride: h, columnStride: 1, m: batch, k: h, into: left)
                     BFloat16Kernels.gemm(m: batch, n: 4 * h, k: h, a: left, b: packed.recurrent[k], beta: 1,
                                          c: g, ldc: 4 * h)
+                } else if let packedRecurrent, batch > 1 {
+                    Float32Kernels.gemm(m: batch, n: 4 * h, k: h, a: stateH, lda: h, b: packedRecurrent[k], beta: 1,
+                                        c: g, ldc: 4 * h)
                 } else if batch == 1 {
                     BLAS.gemv(transpose: false, rows: 4 * h, columns: h, a: whh, lda: h, x: stateH, beta: 1, y: g)
                 } else {

@@ -39,6 +39,26 @@ void quill_bf16_gemm(long m, long n, long k, const uint16_t *a, int a_blocked, c
 void quill_bf16_gemm_pair(long m, long n, long k, const uint16_t *a, int a_blocked, const uint16_t *b,
                           float beta, float *c, long ldc);
 
+/// Elements (float) of a packed fp32 right operand for `n` output columns and depth `k`.
+///
+/// Layout: column blocks of 16, each `[k][16]`, the columns past `n` zero.
+size_t quill_f32_packed_b_count(long n, long k);
+
+/// Copies B(j, p) = src[j * row_stride + p * col_stride] (j < n, p < k) into `dst` in the packed layout.
+void quill_f32_pack_b(const float *src, long row_stride, long col_stride, long n, long k, float *dst);
+
+/// C[i, j] = sum_p A[i * lda + p] B(j, p) + beta * C[i, j] for i < m and output columns j in [j0, j1).
+///
+/// `b` is packed by `quill_f32_pack_b` with the same `k`; `a` is plain row-major fp32; `j0` is a
+/// multiple of 16. Sums in fp32, in depth order; with AVX-512F (checked at run time) each step is a
+/// fused multiply-add, else the portable loop below. With `beta == 0` C is only written.
+void quill_f32_gemm(long m, long n, long k, const float *a, long lda, const float *b,
+                    float beta, float *c, long ldc, long j0, long j1);
+
+/// `quill_f32_gemm` in plain C whatever the CPU: a separate multiply and add per step (no contraction).
+void quill_f32_gemm_portable(long m, long n, long k, const float *a, long lda, const float *b,
+                             float beta, float *c, long ldc, long j0, long j1);
+
 /// Whether this CPU (and OS) runs AVX-512F: 1 or 0.
 int quill_avx512_supported(void);
 

@@ -1,0 +1,131 @@
+// Matrix products with fp32 operands against a right operand packed once (AVX-512F, fused multiply-add).
+#include "QuillKernels.h"
+
+#if defined(__x86_64__)
+#include <immintrin.h>
+#define QUILL_X86 1
+#else
+#define QUILL_X86 0
+#endif
+
+// Only the functions marked with this attribute use AVX-512; they run after quill_avx512_supported().
+#define QUILL_AVX512F __attribute__((target("avx512f")))
+
+static int f32_state = -1;
+
+static inline int use_avx512(void) {
+    int s = __atomic_load_n(&f32_state, __ATOMIC_RELAXED);
+    if (s < 0) {
+        s = quill_avx512_supported();
+        __atomic_store_n(&f32_state, s, __ATOMIC_RELAXED);
+    }
+    return s;
+}
+
+size_t quill_f32_packed_b_count(long n, long k) {
+    return (size_t)((n + 15) / 16) * (size_t)k * 16;
+}
+
+void quill_f32_pack_b(const float *src, long rs, long cs, long n, long k, float *dst) {
+    const long blocks = (n + 15) / 16;
+    // Tiles of 16 columns by 64 depths keep both access patterns inside L1.
+    for (long jb = 0; jb < blocks; jb++) {
+        float *block = dst + jb * k * 16;
+        for (long p0 = 0; p0 < k; p0 += 64) {
+            const long p1 = p0 + 64 < k ? p0 + 64 : k;
+            for (long jj = 0; jj < 16; jj++) {
+                const long j = jb * 16 + jj;
+                for (long p = p0; p < p1; p++) block[p * 16 + jj] = j < n ? src[j * rs + p * cs] : 0.0f;
+            }
+        }
+    }
+}
+
+void quill_f32_gemm_portable(long m, long n, long k, const float *a, long lda, const float *b,
+                             float beta, float *c, long ldc, long j0, long j1) {
+    if (j1 > n) j1 = n;
+    for (long i = 0; i < m; i++) {
+        for (long j = j0; j < j1; j++) {
+            const float *column = b + (j / 16) * k * 16 + (j % 16);
+            float sum = 0.0f;
+            for (long p = 0; p < k; p++) sum += a[i * lda + p] * column[p * 16];
+            c[i * ldc + j] = beta != 0.0f ? sum + beta * c[i * ldc + j] : sum;
+        }
+    }
+}
+
+#if QUILL_X86
+/// One register tile: MR rows by NV blocks of 16 columns, over the whole depth.
+static inline __attribute__((always_inline)) QUILL_AVX512F void tile(
+    const int MR, const int NV, long k, const float *a, long lda, const float *b,
+    float beta, float *c, long ldc, long col, long n) {
+    __m512 acc[8][4];
+    for (int r = 0; r < MR; r++)
+        for (int v = 0; v < NV; v++) acc[r][v] = _mm512_setzero_ps();
+    for (long p = 0; p < k; p++) {
+        __m512 bv[4];
+        for (int v = 0; v < NV; v++) bv[v] = _mm512_loadu_ps(b + (v * k + p) * 16);
+        for (int r = 0; r < MR; r++) {
+            const __m512 av = _mm512_set1_ps(a[r * lda + p]);
+            for (int v = 0; v < NV; v++) acc[r][v] = _mm512_fmadd_ps(av, bv[v], acc[r][v]);
+        }
+    }
+    for (int v = 0; v < NV; v++) {
+        const long j = col + v * 16;
+        const long left = n - j;
+        const __mmask16 mask = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
+        for (int r = 0; r < MR; r++) {
+            float *out = c + r * ldc + j;
+            __m512 value = acc[r][v];
+            if (beta != 0.0f) value = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(mask, out), value);
+            _mm512_mask_storeu_ps(out, mask, value);
+        }
+    }
+}
+
+#define F32_TILE_CASES(MR) \
+    switch (nv) { \
+    case 1: tile(MR, 1, k, a, lda, b, beta, c, ldc, col, n); break; \
+    case 2: tile(MR, 2, k, a, lda, b, beta, c, ldc, col, n); break; \
+    case 3: tile(MR, 3, k, a, lda, b, beta, c, ldc, col, n); break; \
+    default: tile(MR, 4, k, a, lda, b, beta, c, ldc, col, n); break; \
+    }
+
+static QUILL_AVX512F void tile_dispatch(int mr, int nv, long k, const float *a, long lda, const float *b,
+                                        float beta, float *c, long ldc, long col, long n) {
+    switch (mr) {
+    case 1: F32_TILE_CASES(1) break;
+    case 2: F32_TILE_CASES(2) break;
+    case 3: F32_TILE_CASES(3) break;
+    case 4: F32_TILE_CASES(4) break;
+    default: if (nv > 3) nv = 3; F32_TILE_CASES(8) break;
+    }
+}
+
+static QUILL_AVX512F void gemm_avx512(long m, long n, long k, const float *a, long lda, const float *b,
+                                      float beta, float *c, long ldc, long j0, long j1) {
+    // Fewer rows get wider tiles so that enough independent accumulators hide the latency.
+    const int wide = m >= 8 ? 3 : 4;
+    for (long col = j0; col < j1; col += 16 * wide) {
+        const long blocksLeft = (j1 - col + 15) / 16;
+        const int nv = blocksLeft < wide ? (int)blocksLeft : wide;
+        const float *bcol = b + (col / 16) * k * 16;
+        long i = 0;
+        while (i < m) {
+            const long rest = m - i;
+            const int mr = rest >= 8 ? 8 : (rest >= 4 ? 4 : (rest >= 3 ? 3 : (rest >= 2 ? 2 : 1)));
+            tile_dispatch(mr, nv, k, a + i * lda, lda, bcol, beta, c + i * ldc, ldc, col, j1);
+            i += mr;
+        }
+    }
+}
+#endif
+
+void quill_f32_gemm(long m, long n, long k, const float *a, long lda, const float *b,
+                    float beta, float *c, long ldc, long j0, long j1) {
+    if (j1 > n) j1 = n;
+#if QUILL_X86
+    if (use_avx512()) { gemm_avx512(m, n, k, a, lda, b, beta, c, ldc, j0, j1); return; }
+#endif
+    quill_f32_gemm_portable(m, n, k, a, lda, b, beta, c, ldc, j0, j1);
+}
