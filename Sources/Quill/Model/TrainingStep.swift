@@ -36,6 +36,9 @@ public final class TrainingStep {
     let shardGradients: [ParameterBuffer]
     /// The bfloat16 copies of the LSTM weights, packed once per `run`; nil in float32.
     let packedWeights: [PackedLayerWeights]?
+    /// The fp32 copies of each `W_hh` for the per-step products, packed once per `run`; nil in bfloat16
+    /// or without AVX-512F (then OpenBLAS runs those products).
+    let recurrentFloat32: [PackedRecurrentFloat32]?
 
     /// A workspace for `[batch, seq]` windows; dropout buffers exist only if the model has dropout.
     ///
@@ -64,6 +67,8 @@ public final class TrainingStep {
         packedWeights = self.precision == .bfloat16
             ? (0..<c.layers).map { PackedLayerWeights(hiddenSize: c.hiddenSize, inputSize: c.inputSize(ofLayer: $0)) }
             : nil
+        recurrentFloat32 = self.precision == .float32 && Float32Kernels.isAvailable
+            ? (0..<c.layers).map { _ in PackedRecurrentFloat32(hiddenSize: c.hiddenSize) } : nil
     }
 
     /// Forward and backward over one window.
@@ -96,9 +101,16 @@ public final class TrainingStep {
                 packedWeights[job / 4].pack(part: job % 4, inputWeights: w.view(at: slot), recurrentWeights: w.view(at: slot + 1))
             }
         }
+        if let recurrentFloat32 {
+            let w = model.weights, layout = model.layout
+            // Two packings per layer, spread over the threads.
+            parallel(2 * c.layers) { job in
+                recurrentFloat32[job / 2].pack(part: job % 2, recurrentWeights: w.view(at: layout.layerIndex(job / 2) + 1))
+            }
+        }
         let shards = self.shards, shardGradients = self.shardGradients
         let inputBase = inputs.baseAddress!, targetBase = targets.baseAddress!
-        let packed = packedWeights
+        let packed = packedWeights, recurrentFloat32 = self.recurrentFloat32
         var totals = [Double](repeating: 0, count: shards.count)
         totals.withUnsafeMutableBufferPointer { totals in
             let totalsBase = totals.baseAddress!
@@ -108,7 +120,7 @@ public final class TrainingStep {
                 totalsBase[s] = shard.run(
                     inputs: inputBase + offset, targets: targetBase + offset, state: state,
                     gradients: s == 0 ? gradients : shardGradients[s - 1],
-                    applyDropout: applyDropout, packed: packed)
+                    applyDropout: applyDropout, packed: packed, recurrentFloat32: recurrentFloat32)
             }
         }
         if !shardGradients.isEmpty { sumShardGradients(into: gradients) }
@@ -192,6 +204,31 @@ final class PackedLayerWeights: @unchecked Sendable {
         case 1: recurrentForward.packRight(whh, rowStride: h, columnStride: 1, n: 4 * h, k: h)
         case 2: inputBackward.packRight(wih, rowStride: 1, columnStride: inputSize, n: inputSize, k: 4 * h)
         default: recurrentBackward.packRight(whh, rowStride: 1, columnStride: h, n: h, k: 4 * h)
+        }
+    }
+}
+
+/// The fp32 copies of one layer's `W_hh` [4H, H] in the panels of `Float32Kernels`.
+final class PackedRecurrentFloat32: @unchecked Sendable {
+    let hiddenSize: Int
+    /// `W_hh` as the right operand of `h W_hh^T` (n = 4H, k = H).
+    let forward: PackedFloat32
+    /// `W_hh^T` as the right operand of `d(gates) W_hh` (n = H, k = 4H).
+    let backward: PackedFloat32
+
+    init(hiddenSize h: Int) {
+        hiddenSize = h
+        forward = PackedFloat32(right: 4 * h, k: h)
+        backward = PackedFloat32(right: h, k: 4 * h)
+    }
+
+    /// Copies one of the two packings (`part` 0 forward, 1 backward) of `W_hh` [4H, H].
+    func pack(part: Int, recurrentWeights whh: UnsafePointer<Float>) {
+        let h = hiddenSize
+        if part == 0 {
+            forward.pack(whh, rowStride: h, columnStride: 1)
+        } else {
+            backward.pack(whh, rowStride: 1, columnStride: h)
         }
     }
 }
@@ -304,16 +341,19 @@ final class TrainingShard: @unchecked Sendable {
     /// - inputs, targets: [lanes, seq], lane-major.
     /// - gradients: overwritten with this shard's part of `d(mean loss over all lanes)/d(weights)`.
     func run(inputs: UnsafePointer<Int32>, targets: UnsafePointer<Int32>, state: RecurrentState,
-             gradients: ParameterBuffer, applyDropout: Bool, packed: [PackedLayerWeights]?) -> Double {
+             gradients: ParameterBuffer, applyDropout: Bool, packed: [PackedLayerWeights]?,
+             recurrentFloat32: [PackedRecurrentFloat32]? = nil) -> Double {
         let x = UnsafeBufferPointer(start: inputs, count: rows)
         let y = UnsafeBufferPointer(start: targets, count: rows)
-        forward(inputs: x, state: state, applyDropout: applyDropout, packed: packed)
-        return backward(inputs: x, targets: y, gradients: gradients, applyDropout: applyDropout, packed: packed)
+        forward(inputs: x, state: state, applyDropout: applyDropout, packed: packed, recurrentFloat32: recurrentFloat32)
+        return backward(inputs: x, targets: y, gradients: gradients, applyDropout: applyDropout, packed: packed,
+                        recurrentFloat32: recurrentFloat32)
     }
 
     // MARK: Forward
 
-    func forward(inputs: UnsafeBufferPointer<Int32>, state: RecurrentState, applyDropout: Bool, packed: [PackedLayerWeights]?) {
+    func forward(inputs: UnsafeBufferPointer<Int32>, state: RecurrentState, applyDropout: Bool, packed: [PackedLayerWeights]?,
+                 recurrentFloat32: [PackedRecurrentFloat32]? = nil) {
         let c = model.configuration
         let h = c.hiddenSize, e = c.embeddingSize, v = c.vocabularySize
         let w = model.weights, layout = model.layout
@@ -364,6 +404,9 @@ final class TrainingShard: @unchecked Sendable {
                     BFloat16Kernels.packLeft(prevH, rowStride: h, columnStride: 1, m: batch, k: h, into: left)
                     BFloat16Kernels.gemm(m: batch, n: 4 * h, k: h, a: left, b: packed[k].recurrentForward, beta: 1,
                                          c: gates, ldc: 4 * h)
+                } else if let recurrentFloat32 {
+                    Float32Kernels.gemm(m: batch, n: 4 * h, k: h, a: prevH, lda: h, b: recurrentFloat32[k].forward, beta: 1,
+                                        c: gates, ldc: 4 * h)
                 } else {
                     BLAS.gemm(transposeA: false, transposeB: true, m: batch, n: 4 * h, k: h,
                               a: prevH, lda: h, b: whh, ldb: h, beta: 1, c: gates, ldc: 4 * h)
@@ -387,7 +430,8 @@ final class TrainingShard: @unchecked Sendable {
     // MARK: Backward
 
     func backward(inputs: UnsafeBufferPointer<Int32>, targets: UnsafeBufferPointer<Int32>,
-                  gradients: ParameterBuffer, applyDropout: Bool, packed: [PackedLayerWeights]?) -> Double {
+                  gradients: ParameterBuffer, applyDropout: Bool, packed: [PackedLayerWeights]?,
+                  recurrentFloat32: [PackedRecurrentFloat32]? = nil) -> Double {
         let c = model.configuration
         let h = c.hiddenSize, e = c.embeddingSize, v = c.vocabularySize
         let w = model.weights, layout = model.layout
@@ -439,6 +483,9 @@ final class TrainingShard: @unchecked Sendable {
                         BFloat16Kernels.packLeft(gates, rowStride: 4 * h, columnStride: 1, m: batch, k: 4 * h, into: left)
                         BFloat16Kernels.gemm(m: batch, n: h, k: 4 * h, a: left, b: packed[k].recurrentBackward, beta: 0,
                                              c: recurrentHidden.pointer, ldc: h)
+                    } else if let recurrentFloat32 {
+                        Float32Kernels.gemm(m: batch, n: h, k: 4 * h, a: gates, lda: 4 * h, b: recurrentFloat32[k].backward,
+                                            beta: 0, c: recurrentHidden.pointer, ldc: h)
                     } else {
                         BLAS.gemm(transposeA: false, transposeB: false, m: batch, n: h, k: 4 * h,
                                   a: gates, lda: 4 * h, b: whh, ldb: h, beta: 0, c: recurrentHidden.pointer, ldc: h)
