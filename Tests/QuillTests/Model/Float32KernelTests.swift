@@ -129,4 +129,46 @@ final class Float32KernelTests: XCTestCase {
         XCTAssertEqual(fresh, changed.crossEntropy(targets: targets, vocabularySize: 11), accuracy: 1e-4)
         XCTAssertGreaterThan(abs(fresh - summed), 1e-3)
     }
+
+    /// A training shard gives the same loss, state and gradients with the packed recurrent weights as with OpenBLAS.
+    func testTrainingShardWithPackedRecurrentWeightsMatchesTheOpenBLASProducts() throws {
+        try XCTSkipUnless(Float32Kernels.isAvailable, "the CPU has no AVX-512F")
+        let configuration = ModelConfiguration(vocabularySize: 11, embeddingSize: 6, hiddenSize: 20, layers: 2)
+        let batch = 19, seq = 6
+        var random = QuillRandom(seed: 43)
+        let model = LanguageModel.initialized(configuration, random: &random)
+        let state = RecurrentState(configuration: configuration, batch: batch)
+        randomize(state, random: &random)
+        var inputs = randomTokens(count: batch * seq, vocabularySize: 11, random: &random)
+        inputs[1 * seq + 2] = 0
+        let targets = randomTokens(count: batch * seq, vocabularySize: 11, random: &random)
+        let step = TrainingStep(model: model, batch: batch, seq: seq, precision: .float32, threads: 1)
+        let packed = try XCTUnwrap(step.recurrentFloat32)
+        // A first run packs the weights for this window.
+        _ = inputs.withUnsafeBufferPointer { x in
+            targets.withUnsafeBufferPointer { y in
+                step.run(inputs: x, targets: y, state: state.copy(), gradients: ParameterBuffer(layout: model.layout),
+                         random: &random, training: false)
+            }
+        }
+        let shard = step.shards[0]
+        func runShard(_ recurrent: [PackedRecurrentFloat32]?) -> (Double, RecurrentState, ParameterBuffer) {
+            let s = state.copy(), g = ParameterBuffer(layout: model.layout)
+            let loss = inputs.withUnsafeBufferPointer { x in
+                targets.withUnsafeBufferPointer { y in
+                    shard.run(inputs: x.baseAddress!, targets: y.baseAddress!, state: s, gradients: g,
+                              applyDropout: false, packed: nil, recurrentFloat32: recurrent)
+                }
+            }
+            return (loss, s, g)
+        }
+        let (packedLoss, packedState, packedGradients) = runShard(packed)
+        let (blasLoss, blasState, blasGradients) = runShard(nil)
+        XCTAssertEqual(packedLoss, blasLoss, accuracy: 1e-4)
+        XCTAssertLessThan(maxAbsDifference(packedState.h, blasState.h), 1e-5)
+        XCTAssertLessThan(maxAbsDifference(packedState.c, blasState.c), 1e-5)
+        XCTAssertLessThan(maxAbsDifference(packedGradients.elements, blasGradients.elements), 1e-5)
+        XCTAssertGreaterThan(maxAbsDifference(packedGradients.elements, [Float](repeating: 0, count: packedGradients.count)), 1e-3,
+                             "the gradients must be written")
+    }
 }
