@@ -1,5 +1,6 @@
 // Matrix products with fp32 operands against a right operand packed once (AVX-512F, fused multiply-add).
 #include "QuillKernels.h"
+#include "tile_store.h"
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -72,14 +73,7 @@ static inline __attribute__((always_inline)) QUILL_AVX512F void tile(
     }
     for (int v = 0; v < NV; v++) {
         const long j = col + v * 16;
-        const long left = n - j;
-        const __mmask16 mask = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1u);
-        for (int r = 0; r < MR; r++) {
-            float *out = c + r * ldc + j;
-            __m512 value = acc[r][v];
-            if (beta != 0.0f) value = _mm512_fmadd_ps(_mm512_set1_ps(beta), _mm512_maskz_loadu_ps(mask, out), value);
-            _mm512_mask_storeu_ps(out, mask, value);
-        }
+        for (int r = 0; r < MR; r++) quill_store_block(c + r * ldc + j, acc[r][v], n - j, beta);
     }
 }
 
