@@ -124,7 +124,7 @@ struct BenchThroughput: ParsableCommand {
         let start = ContinuousClock.now
         for _ in 0..<steps { trainOne() }
         let rate = Double(steps * s.batch * s.seq) / seconds(since: start)
-        print(options.jsonHead(mode: "throughput", vocabularySize: v)
+        try writeLine(options.jsonHead(mode: "throughput", vocabularySize: v)
               + ",\"train_chars_per_s\":\(String(format: "%.1f", rate)),\"steps\":\(steps),\"peak_rss_mb\":\(String(format: "%.1f", peakResidentMegabytes()))}")
     }
 }
@@ -177,7 +177,7 @@ struct BenchBudget: ParsableCommand {
         let summary = try trainer.run()
         let exact = Evaluator(model: trainer.model, batch: 32, seq: s.seq, precision: .float32).evaluate(validation)
         let nats = exact.natsPerCharacter
-        print(options.jsonHead(mode: "budget", vocabularySize: v)
+        try writeLine(options.jsonHead(mode: "budget", vocabularySize: v)
               + String(format: ",\"seconds\":%.1f,\"steps\":%d,\"train_chars\":%d,\"val_nats_per_char\":%.4f,\"val_bits_per_char\":%.4f,\"val_perplexity\":%.4f,\"settings\":\"%@\"}",
                        summary.seconds, summary.steps, summary.trainingCharacters, nats, nats / log(2), exp(nats),
                        quillDefaults ? "quill-defaults" : "peer"))
@@ -209,7 +209,7 @@ struct BenchSample: ParsableCommand {
         let start = ContinuousClock.now
         try generator.generate(prompt: [], length: length, settings: .unchanged, seed: 1, ignoreEndOfDocument: true) { _, _ in }
         let rate = Double(length) / seconds(since: start)
-        print(options.jsonHead(mode: "sample", vocabularySize: v)
+        try writeLine(options.jsonHead(mode: "sample", vocabularySize: v)
               + ",\"sample_chars_per_s\":\(String(format: "%.1f", rate)),\"length\":\(length)}")
     }
 }
@@ -231,7 +231,7 @@ struct BenchEval: ParsableCommand {
         let start = ContinuousClock.now
         let result = evaluator.evaluate(validation)
         let rate = Double(result.count) / seconds(since: start)
-        print(options.jsonHead(mode: "eval", vocabularySize: v)
+        try writeLine(options.jsonHead(mode: "eval", vocabularySize: v)
               + ",\"eval_chars_per_s\":\(String(format: "%.1f", rate)),\"val_nats_per_char\":\(String(format: "%.4f", result.natsPerCharacter))}")
     }
 }

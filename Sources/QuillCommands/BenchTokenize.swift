@@ -21,7 +21,7 @@ extension QuillCommand.Bench {
             let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
             let megabytes = Double(encoded.byteCount) / 1e6
             func fixed(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
-            print("""
+            try writeLine("""
             {"mode":"tokenize","bytes":\(encoded.byteCount),"characters":\(encoded.characterCount),\
             "tokens":\(encoded.tokens.count),"documents":\(encoded.documentCount),"vocab":\(encoded.vocabulary.count),\
             "seconds":\(fixed(seconds, 4)),"mb_per_s":\(fixed(megabytes / max(seconds, 1e-9), 1)),\

@@ -28,6 +28,11 @@ public struct DocumentOptions: ParsableArguments {
         if let field = jsonlField, field.isEmpty {
             throw ValidationError("--jsonl-field needs a field name, such as 'text'.")
         }
+        for (flag, value) in [("--doc-separator", docSeparator), ("--jsonl-field", jsonlField)] {
+            if let value, SystemPath.text(of: value) == nil {
+                throw ValidationError("\(flag) '\(SystemPath.display(value))' is not valid UTF-8; give it as UTF-8 text.")
+            }
+        }
         if let separator = docSeparator, separator.contains("\n") {
             throw ValidationError("--doc-separator is one line and cannot hold a line break.")
         }
@@ -35,14 +40,14 @@ public struct DocumentOptions: ParsableArguments {
 
     /// The document rule these flags select.
     public var splitting: DocumentSplitting {
-        if let field = jsonlField { return .jsonLines(field: field) }
-        if let separator = docSeparator { return .separatorLine(separator) }
+        if let field = jsonlField { return .jsonLines(field: SystemPath.text(of: field) ?? field) }
+        if let separator = docSeparator { return .separatorLine(SystemPath.text(of: separator) ?? separator) }
         return .wholeFiles
     }
 
     /// The files as a corpus, cut into documents as asked.
     public func source(paths: [String]) -> CorpusSource {
-        CorpusSource(paths: paths.map { URL(fileURLWithPath: $0) }, documents: splitting)
+        CorpusSource(paths: paths.map(SystemPath.url), documents: splitting)
     }
 }
 

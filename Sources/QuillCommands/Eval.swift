@@ -69,6 +69,9 @@ extension QuillCommand {
                 if !json { terminal.live(String(format: "scoring: %.0f%%", 100 * Double(done) / Double(total))) }
             }
             terminal.clearLive()
+            guard result.natsPerCharacter.isFinite else {
+                throw CommandError("The model's scores on this text are not finite numbers (NaN or infinity), because its weights are so large that the arithmetic overflows; the model file is damaged or its training diverged, so train it again.")
+            }
             let seconds = Date().timeIntervalSince(started)
             let speed = Double(result.count) / max(seconds, 1e-9)
 
@@ -80,7 +83,7 @@ extension QuillCommand {
                     "characters": result.count,
                     "documents": encoded.documentCount,
                     "unknown_characters": unknownCount,
-                    "files": files,
+                    "files": files.map(SystemPath.display),
                     "seconds": seconds,
                     "chars_per_s": speed,
                 ]
@@ -88,16 +91,16 @@ extension QuillCommand {
                 for (scalar, count) in encoded.unknown { unknownByName[Vocabulary.displayName(of: scalar)] = count }
                 object["unknown"] = unknownByName
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-                FileHandle.standardOutput.write(data + Data("\n".utf8))
+                try writeLine(SafeText.escapingJSON(String(decoding: data, as: UTF8.self)))
                 return
             }
             if unknownCount > 0 {
-                FileHandle.standardError.write(Data("note: \(unknownCount) character\(unknownCount == 1 ? " is" : "s are") not in the model's vocabulary and \(unknownCount == 1 ? "was" : "were") skipped: \(UnknownCharacters.list(encoded.unknown)).\n".utf8))
+                StandardStream.error.writeKeepingFailure(SafeText.escaping("note: \(unknownCount) character\(unknownCount == 1 ? " is" : "s are") not in the model's vocabulary and \(unknownCount == 1 ? "was" : "were") skipped: \(UnknownCharacters.list(encoded.unknown)).", keepLineBreaks: false) + "\n")
             }
-            terminal.line(String(format: "%.4f nats/char, %.4f bits/char, perplexity %.3f", result.natsPerCharacter,
+            try writeLine(String(format: "%.4f nats/char, %.4f bits/char, perplexity %.3f", result.natsPerCharacter,
                                  result.bitsPerCharacter, result.perplexity))
-            terminal.line("scored \(result.count) characters (\(characters) of text and \(encoded.documentCount) document ends) in \(encoded.documentCount) document\(encoded.documentCount == 1 ? "" : "s"); \(unknownCount) outside the vocabulary")
-            terminal.line(String(format: "%.2fs, %@ chars/s", seconds, Format.count(speed)))
+            try writeLine("scored \(result.count) characters (\(characters) of text and \(encoded.documentCount) document ends) in \(encoded.documentCount) document\(encoded.documentCount == 1 ? "" : "s"); \(unknownCount) outside the vocabulary")
+            try writeLine(String(format: "%.2fs, %@ chars/s", seconds, Format.count(speed)))
         }
     }
 }

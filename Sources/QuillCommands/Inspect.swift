@@ -28,7 +28,8 @@ extension QuillCommand {
         func run() throws {
             let url = try modelURL(model)
             let file = try ModelFile.read(from: url)
-            let bytes = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue ?? 0
+            let bytes = FileSystem.size(of: url.path) ?? 0
+            let shownPath = SystemPath.display(url.path)
             let c = file.configuration
             let parameters = ParameterLayout(c).count
             let validation = file.info["validation_nats_per_char"].flatMap(Double.init)
@@ -36,7 +37,7 @@ extension QuillCommand {
 
             if json {
                 var object: [String: Any] = [
-                    "file": url.path,
+                    "file": shownPath,
                     "bytes": bytes,
                     "format": ModelFile.formatName,
                     "format_version": ModelFile.formatVersion,
@@ -58,12 +59,12 @@ extension QuillCommand {
                                             "perplexity": exp(validation)]
                 }
                 let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-                FileHandle.standardOutput.write(data + Data("\n".utf8))
+                try writeLine(SafeText.escapingJSON(String(decoding: data, as: UTF8.self)))
                 return
             }
 
             var lines: [(String, String)] = [
-                ("file", "\(url.path) (\(bytes) bytes)"),
+                ("file", "\(shownPath) (\(bytes) bytes)"),
                 ("format", "\(ModelFile.formatName), version \(ModelFile.formatVersion)"),
                 ("model", "vocab \(c.vocabularySize), embed \(c.embeddingSize), hidden \(c.hiddenSize), layers \(c.layers), dropout \(c.dropout)"),
                 ("parameters", "\(parameters) (\(Format.count(Double(parameters))))"),
@@ -74,8 +75,9 @@ extension QuillCommand {
                 lines.append(("validation", String(format: "%.4f nats/char, %.4f bits/char, perplexity %.3f",
                                                    validation, validation / log(2.0), exp(validation))))
             }
+            // Info entries are free text from the file: escaped, so they cannot steer the terminal or fake lines.
             for (key, value) in file.info.sorted(by: { $0.key < $1.key }) where !(key == "validation_nats_per_char" && validation != nil) {
-                lines.append(("info." + key, value))
+                lines.append(("info." + SafeText.escaping(key, keepLineBreaks: false), SafeText.escaping(value, keepLineBreaks: false)))
             }
             lines.append(("vocabulary", "\(c.vocabularySize) tokens: " + names.joined(separator: " ")))
             let width = lines.map(\.0.count).max() ?? 0
@@ -83,7 +85,7 @@ extension QuillCommand {
             for (key, value) in lines {
                 out += (key + ":").padding(toLength: width + 2, withPad: " ", startingAt: 0) + value + "\n"
             }
-            FileHandle.standardOutput.write(Data(out.utf8))
+            try StandardStream.output.write(out)
         }
     }
 }
@@ -97,22 +99,21 @@ func readModelFile(_ path: String) throws -> ModelFile {
 
 /// The model file a command was given: the path itself, or `model.safetensors` inside a folder.
 ///
+/// The path keeps its bytes (see `SystemPath`), so a model whose name is not UTF-8 is found.
 /// - Throws: `CommandError` if nothing is there, a folder lacks the file, or it is not a regular file.
 func modelURL(_ path: String) throws -> URL {
-    var url = URL(fileURLWithPath: path)
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
+    var url = SystemPath.url(path)
+    guard let kind = FileSystem.kind(of: url.path) else {
         throw CommandError("The model file \(path) does not exist; pass the model.safetensors that quill train wrote (or its folder).")
     }
-    if isDirectory.boolValue {
+    if kind == .directory {
         let inside = url.appendingPathComponent("model.safetensors")
-        guard FileManager.default.fileExists(atPath: inside.path) else {
+        guard FileSystem.exists(inside.path) else {
             throw CommandError("The folder \(path) holds no model.safetensors; pass a model file or the folder quill train wrote.")
         }
         url = inside
     }
-    let type = (try? FileManager.default.attributesOfItem(atPath: url.path)[.type] as? FileAttributeType) ?? nil
-    guard type == .typeRegular else {
+    guard FileSystem.kind(of: url.path) == .regular else {
         throw CommandError("\(url.path) is not a regular file, so it cannot be a model file; pass the model.safetensors that quill train wrote.")
     }
     return url

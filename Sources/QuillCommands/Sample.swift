@@ -81,35 +81,46 @@ extension QuillCommand {
             try SamplingSettings.validateLength(length)
             try SamplingSettings.validateSampleCount(samples)
             if stops.contains(where: \.isEmpty) { throw SamplingError.emptyStopString }
+            // Arguments keep bytes that are not UTF-8 (see SystemPath); text arguments must be UTF-8.
+            guard let prompt = SystemPath.text(of: prompt) else {
+                throw CommandError("The prompt '\(SystemPath.display(prompt))' is not valid UTF-8; give it as UTF-8 text.")
+            }
+            let stops = try stops.map { stop in
+                guard let text = SystemPath.text(of: stop) else {
+                    throw CommandError("The stop string '\(SystemPath.display(stop))' is not valid UTF-8; give it as UTF-8 text.")
+                }
+                return text
+            }
 
             let terminal = Terminal(interactive: false)
             let file = try readModelFile(model)
-            let ids = try promptTokens(file, terminal: terminal)
-            let stopTexts = try normalizedStops(file, terminal: terminal)
+            let ids = try promptTokens(prompt, file, terminal: terminal)
+            let stopTexts = try normalizedStops(stops, file, terminal: terminal)
 
             let promptText = String(String.UnicodeScalarView(ids.compactMap { file.vocabulary.scalar(of: $0) }))
             let generator = TextGenerator(model: LanguageModel(weights: file.weights), vocabulary: file.vocabulary, samples: samples,
                                           precision: precision)
             var buffered = [String](repeating: "", count: samples)
             var lastPrinted = ""
-            func write(_ text: String) {
+            // A failed write (a closed or full output, or a reader that went away) ends the run.
+            func write(_ text: String) throws {
                 guard !text.isEmpty else { return }
-                FileHandle.standardOutput.write(Data(text.utf8))
+                try StandardStream.output.write(text)
                 lastPrinted = text
             }
-            if samples > 1 { write(Self.separator(1, of: samples)) }
-            write(promptText)
+            if samples > 1 { try write(Self.separator(1, of: samples)) }
+            try write(promptText)
             // Sample 0 streams as it is produced; the others wait for their turn.
             try generator.generate(prompt: ids, length: length, settings: settings, seed: seed, stops: stopTexts,
                                    ignoreEndOfDocument: ignoreEndOfDocument) { i, piece in
-                if i == 0 { write(piece) } else { buffered[i] += piece }
+                if i == 0 { try write(piece) } else { buffered[i] += piece }
             }
             for i in 1..<samples {
-                if !lastPrinted.hasSuffix("\n") { write("\n") }
-                write(Self.separator(i + 1, of: samples))
-                write(promptText + buffered[i])
+                if !lastPrinted.hasSuffix("\n") { try write("\n") }
+                try write(Self.separator(i + 1, of: samples))
+                try write(promptText + buffered[i])
             }
-            if !lastPrinted.hasSuffix("\n") { write("\n") }
+            if !lastPrinted.hasSuffix("\n") { try write("\n") }
         }
 
         /// The line printed before sample `number` (counted from 1) when several are asked for.
@@ -118,7 +129,7 @@ extension QuillCommand {
         }
 
         /// The prompt's token ids; unknown characters are an error or are dropped with a warning.
-        private func promptTokens(_ file: ModelFile, terminal: Terminal) throws -> [Int32] {
+        private func promptTokens(_ prompt: String, _ file: ModelFile, terminal: Terminal) throws -> [Int32] {
             let encoded: (tokens: [Int32], unknown: [Unicode.Scalar: Int])
             do {
                 encoded = try CorpusEncoder.encode(text: prompt, options: file.textOptions, vocabulary: file.vocabulary,
@@ -136,7 +147,7 @@ extension QuillCommand {
         }
 
         /// The stop strings normalized as the model's text is, with a warning for any the model can never produce.
-        private func normalizedStops(_ file: ModelFile, terminal: Terminal) throws -> [String] {
+        private func normalizedStops(_ stops: [String], _ file: ModelFile, terminal: Terminal) throws -> [String] {
             let normalizer = Normalizer(options: file.textOptions)
             return try stops.map { stop in
                 let scalars = try normalizer.normalize(stop)

@@ -126,14 +126,14 @@ extension QuillCommand {
             let terminal = Terminal()
             let configuration = trainingConfiguration()
             try configuration.validate()
-            let folder = ModelFolder(URL(fileURLWithPath: out ?? defaultFolder()))
+            let folder = ModelFolder(SystemPath.url(out ?? defaultFolder()))
             let created = try prepare(folder)
             do {
                 try train(configuration, folder: folder, terminal: terminal)
             } catch {
                 // Bad input found before anything was written: leave no empty folder behind.
-                if created, (try? FileManager.default.contentsOfDirectory(atPath: folder.url.path))?.isEmpty == true {
-                    try? FileManager.default.removeItem(at: folder.url)
+                if created, (try? FileSystem.entries(of: folder.url.path))?.isEmpty == true {
+                    FileSystem.remove(folder.url.path)
                 }
                 throw error
             }
@@ -170,6 +170,7 @@ extension QuillCommand {
                                  Format.count(Double(encoded.characterCount)), encoded.documentCount, encoded.vocabulary.count - 1,
                                  Format.count(Double(training.count)), Format.count(Double(validation.count)),
                                  Date().timeIntervalSince(started)))
+            try terminal.check()  // output that cannot be written refuses the run before any training
             let info = ["corpus": corpus.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ",")]
 
             let trainer: Trainer
@@ -211,32 +212,32 @@ extension QuillCommand {
         ///
         /// - Returns: whether the folder was created here.
         private func prepare(_ folder: ModelFolder) throws -> Bool {
-            let fm = FileManager.default
-            var isDirectory: ObjCBool = false
-            let existed = fm.fileExists(atPath: folder.url.path, isDirectory: &isDirectory)
-            if existed, !isDirectory.boolValue {
+            // FileSystem, not FileManager: the path keeps its bytes (see SystemPath).
+            let kind = FileSystem.kind(of: folder.url.path)
+            let existed = kind != nil
+            if existed, kind != .directory {
                 throw CommandError("The output path \(folder.url.path) is a file, not a folder; give --out a folder.")
             }
             do {
-                try fm.createDirectory(at: folder.url, withIntermediateDirectories: true)
+                try FileSystem.createDirectory(folder.url.path)
             } catch {
-                throw CommandError("Cannot create the model folder \(folder.url.path): \(error.localizedDescription)")
+                throw CommandError("Cannot create the model folder \(folder.url.path): \(error)")
             }
             let probe = folder.url.appendingPathComponent(".quill-write-test-\(getpid())")
-            guard fm.createFile(atPath: probe.path, contents: Data("ok".utf8)) else {
+            guard FileSystem.createFile(probe.path, bytes: Array("ok".utf8)) else {
                 throw CommandError("The model folder \(folder.url.path) is not writable; choose another with --out.")
             }
-            try? fm.removeItem(at: probe)
-            if !resume && !force && fm.fileExists(atPath: folder.state.path) {
+            FileSystem.remove(probe.path)
+            if !resume && !force && FileSystem.exists(folder.state.path) {
                 throw CommandError("\(folder.url.path) already holds a training run; add --resume to continue it, --force to start over, or --out to use another folder.")
             }
             if force {
-                for url in [folder.state, folder.model, folder.metrics] { try? fm.removeItem(at: url) }
+                for url in [folder.state, folder.model, folder.metrics] { FileSystem.remove(url.path) }
             }
             // Temporary files of a run that was killed in the middle of a checkpoint write.
-            for name in (try? fm.contentsOfDirectory(atPath: folder.url.path)) ?? []
+            for name in (try? FileSystem.entries(of: folder.url.path)) ?? []
             where name.hasPrefix("model.safetensors.tmp-") || name.hasPrefix("training-state.safetensors.tmp-") {
-                try? fm.removeItem(at: folder.url.appendingPathComponent(name))
+                FileSystem.remove(folder.url.appendingPathComponent(name).path)
             }
             return !existed
         }

@@ -12,6 +12,8 @@ public enum SamplingError: Error, Equatable, CustomStringConvertible {
     case invalidSampleCount(Int, maximum: Int)
     /// A stop string is empty, so it would end generation before it starts.
     case emptyStopString
+    /// The model's scores for the next token hold NaN or +infinity (weights so large the arithmetic overflows).
+    case nonFiniteScores(generated: Int)
 
     public var description: String {
         switch self {
@@ -27,6 +29,8 @@ public enum SamplingError: Error, Equatable, CustomStringConvertible {
             return "The number of samples must be between 1 and \(maximum), not \(n); try 1."
         case .emptyStopString:
             return "A stop string is empty, which would stop generation at once; give at least one character or leave the stop option out."
+        case let .nonFiniteScores(generated):
+            return "The model's scores for the next character are not finite numbers (NaN or infinity) after \(generated) generated characters, because its weights are so large that the arithmetic overflows; the model file is damaged or its training diverged, so train it again."
         }
     }
 }

@@ -40,16 +40,22 @@ public final class TextGenerator {
     ///
     /// - Parameters:
     ///   - prompt: token ids of the prompt, without `[DOC]` (it is put in front).
-    ///   - length: characters to generate per sample (the prompt not counted).
+    ///   - length: characters to generate per sample (the prompt not counted); with
+    ///     `ignoreEndOfDocument`, each document end the model produces counts as one, so a model
+    ///     that only ever ends documents still stops after `length` steps.
     ///   - stops: strings that end a sample (not included in its text).
     ///   - ignoreEndOfDocument: when the model ends a document, start a new one (reset) instead of stopping.
-    ///   - output: called with (sample index, text) as whole grapheme clusters become printable.
+    ///   - output: called with (sample index, text) as whole grapheme clusters become printable;
+    ///     an error it throws ends generation and is rethrown.
     /// - Returns: why each sample ended.
-    /// - Throws: `SamplingError` for an empty stop string.
+    /// - Throws: `SamplingError.emptyStopString` for an empty stop string, `.nonFiniteScores` when
+    ///   the model's scores overflow (a damaged model), or what `output` throws.
+    ///
+    /// Generation always ends: every step of a sample either ends it or adds one to its count.
     @discardableResult
     public func generate(prompt: [Int32], length: Int, settings: SamplingSettings, seed: UInt64,
                          stops: [String] = [], ignoreEndOfDocument: Bool = false,
-                         output: (Int, String) -> Void) throws -> [Ending] {
+                         output: (Int, String) throws -> Void) throws -> [Ending] {
         let v = model.configuration.vocabularySize
         let sampler = TokenSampler(vocabularySize: v, settings: settings)
         var randoms = (0..<samples).map { QuillRandom(seed: seed &+ UInt64($0)) }
@@ -64,17 +70,24 @@ public final class TextGenerator {
         var active = samples
         while active > 0 {
             for i in 0..<samples where endings[i] == nil {
+                guard Self.scoresAreUsable(logits + i * v, count: v) else {
+                    throw SamplingError.nonFiniteScores(generated: produced[i])
+                }
                 let next = sampler.sample(logits: logits + i * v, random: &randoms[i])
                 tokens[i] = next
-                if next == Vocabulary.documentID {
+                guard next != Vocabulary.documentID, let scalar = vocabulary.scalar(of: next) else {
+                    // A document end: the sample stops, or (ignoring it) a new document starts and
+                    // the end counts toward the length, so a model that only ends documents still stops.
                     if !ignoreEndOfDocument {
                         endings[i] = .endOfDocument
+                    } else {
+                        produced[i] += 1
+                        if produced[i] >= length { endings[i] = .length }
                     }
                     continue
                 }
-                guard let scalar = vocabulary.scalar(of: next) else { continue }
                 let text = streams[i].append(scalar)
-                if !text.isEmpty { output(i, text) }
+                if !text.isEmpty { try output(i, text) }
                 produced[i] += 1
                 if streams[i].stopped {
                     endings[i] = .stopString
@@ -87,9 +100,20 @@ public final class TextGenerator {
         }
         for i in 0..<samples where endings[i] != .stopString {
             let rest = streams[i].finish()
-            if !rest.isEmpty { output(i, rest) }
+            if !rest.isEmpty { try output(i, rest) }
         }
         return endings.map { $0 ?? .length }
+    }
+
+    /// Whether a row of scores can be sampled: no NaN, no +infinity, at least one finite value.
+    static func scoresAreUsable(_ row: UnsafePointer<Float>, count: Int) -> Bool {
+        var anyFinite = false
+        for j in 0..<count {
+            let x = row[j]
+            if x.isNaN || x == .infinity { return false }
+            if x.isFinite { anyFinite = true }
+        }
+        return anyFinite
     }
 
     /// Feeds `tokens` (one per sample) and leaves the next logits in `logits`.

@@ -30,16 +30,18 @@ public enum AtomicFile {
         let temporary = target + ".tmp-\(getpid())"
         let folder = url.deletingLastPathComponent().path
 
-        let fd = try call(.open, path: temporary) { open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
+        let fd = try call(.open, path: temporary) {
+            SystemPath.withPlatformString(temporary) { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
+        }
         var closed = false
         var renamed = false
         defer {
             if !closed { _ = close(fd) }
-            if !renamed { _ = unlink(temporary) }
+            if !renamed { _ = SystemPath.withPlatformString(temporary) { unlink($0) } }
         }
         // Keep the permissions of the file being replaced.
         var old = stat()
-        if stat(target, &old) == 0, (old.st_mode & S_IFMT) == S_IFREG {
+        if SystemPath.withPlatformString(target, { stat($0, &old) }) == 0, (old.st_mode & S_IFMT) == S_IFREG {
             _ = fchmod(fd, old.st_mode & 0o7777)
         }
         var sink = AtomicFileSink(descriptor: fd, path: temporary)
@@ -47,14 +49,16 @@ public enum AtomicFile {
         _ = try call(.sync, path: temporary) { fsync(fd) }
         closed = true
         _ = try call(.close, path: temporary) { close(fd) }
-        _ = try call(.rename, path: target) { rename(temporary, target) }
+        _ = try call(.rename, path: target) {
+            SystemPath.withPlatformString(temporary) { from in SystemPath.withPlatformString(target) { rename(from, $0) } }
+        }
         renamed = true
         try syncFolder(folder)
     }
 
     /// Flushes a folder's entries (the rename) to disk; file systems that cannot sync folders are let be.
     private static func syncFolder(_ folder: String) throws {
-        let fd = try call(.syncFolder, path: folder) { open(folder, O_RDONLY | O_CLOEXEC) }
+        let fd = try call(.syncFolder, path: folder) { SystemPath.withPlatformString(folder) { open($0, O_RDONLY | O_CLOEXEC) } }
         defer { _ = close(fd) }
         do {
             _ = try call(.syncFolder, path: folder) { fsync(fd) }
@@ -122,7 +126,7 @@ enum FileReader {
         let path = url.path
         func fail(_ code: Int32) -> FileError { .cannotRead(path: path, errno: code) }
         var fd: Int32
-        repeat { fd = open(path, O_RDONLY | O_CLOEXEC) } while fd == -1 && errno == EINTR
+        repeat { fd = SystemPath.withPlatformString(path) { open($0, O_RDONLY | O_CLOEXEC) } } while fd == -1 && errno == EINTR
         guard fd >= 0 else { throw fail(errno) }
         defer { _ = close(fd) }
         var info = stat()
@@ -153,6 +157,8 @@ public enum FileError: Error, Equatable, CustomStringConvertible {
     case notRegularFile(path: String)
     /// `step` says what was being done, such as `write to the temporary file`.
     case cannotWrite(path: String, step: String, errno: Int32)
+    /// A folder (or one of its parents, `path`) could not be made.
+    case cannotCreateFolder(path: String, errno: Int32)
 
     /// The system's text for an errno value, such as `No space left on device`.
     public static func reason(_ code: Int32) -> String { String(cString: strerror(code)) }
@@ -161,6 +167,9 @@ public enum FileError: Error, Equatable, CustomStringConvertible {
         switch self {
         case let .cannotRead(path, code):
             return "Cannot read \(path): \(Self.reason(code)); check the path and its permissions."
+        case let .cannotCreateFolder(path, code):
+            let hint = code == ENOSPC || code == EDQUOT ? "free some space" : "check the path and its permissions"
+            return "Cannot create the folder \(path): \(Self.reason(code)); \(hint)."
         case let .notRegularFile(path):
             return "\(path) is not a regular file (a device, pipe or socket); give the path of a file."
         case let .cannotWrite(path, step, code):

@@ -7,23 +7,26 @@ enum ChunkedFileReader {
     static func forEachChunk(of url: URL, chunkSize: Int,
                              _ body: (UnsafeBufferPointer<UInt8>, Int) throws -> Void) throws -> Int {
         let chunkSize = max(chunkSize, 4)  // room for a byte-order mark in the first chunk
-        let handle: FileHandle
-        do {
-            handle = try FileHandle(forReadingFrom: url)
-        } catch {
-            let reason = FileManager.default.isReadableFile(atPath: url.path) ? "it cannot be opened" : "permission denied"
+        var fd: Int32
+        repeat {
+            fd = SystemPath.withPlatformString(url.path) { open($0, O_RDONLY | O_CLOEXEC) }
+        } while fd == -1 && errno == EINTR
+        guard fd >= 0 else {
+            let code = errno
+            let reason = code == EACCES ? "permission denied" : "it cannot be opened: \(FileError.reason(code))"
             throw TokenizerError.unreadablePath(url.path, reason: reason)
         }
-        defer { try? handle.close() }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: chunkSize)
         var offset = 0
         while true {
-            let data: Data?
-            do {
-                data = try handle.read(upToCount: chunkSize)
-            } catch {
-                throw TokenizerError.unreadablePath(url.path, reason: "reading failed: \(error.localizedDescription)")
+            let count = buffer.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw TokenizerError.unreadablePath(url.path, reason: "reading failed: \(FileError.reason(errno))")
             }
-            guard let data, !data.isEmpty else { break }
+            let data = Data(buffer[0..<count])
+            guard !data.isEmpty else { break }
             try data.withUnsafeBytes { raw in
                 let all = raw.bindMemory(to: UInt8.self)
                 if memchr(raw.baseAddress!, 0, raw.count) != nil { throw TokenizerError.binaryFile(file: url.path) }

@@ -142,8 +142,7 @@ public enum CorpusEncoder {
         let files = try source.files()
         var totalBytes = 0
         for file in files {
-            let size = (try? FileManager.default.attributesOfItem(atPath: file.path)[.size] as? NSNumber)?.intValue ?? 0
-            totalBytes += size
+            totalBytes += FileSystem.size(of: file.path) ?? 0
         }
         // Normalized text rarely holds more scalars than bytes; reserved pages that are never written cost no memory.
         let stream = DocumentStream(options: options, reservingCapacity: totalBytes + files.count + 1)

@@ -25,34 +25,47 @@ public struct CorpusSource: Equatable, Hashable, Sendable {
     }
 
     /// The files to read, in order, after expanding folders.
+    ///
+    /// Names are listed as bytes (see `SystemPath`), so a file whose name is not valid UTF-8 is
+    /// read like any other; a subfolder that cannot be listed is an error, never skipped.
     /// - Throws: `TokenizerError.missingPath`, `.unreadablePath` or `.noTextFiles`.
     public func files() throws -> [URL] {
         var result: [URL] = []
-        let manager = FileManager.default
-        for path in paths {
-            var isDirectory: ObjCBool = false
-            guard manager.fileExists(atPath: path.path, isDirectory: &isDirectory) else {
-                throw TokenizerError.missingPath(path.path)
-            }
-            guard isDirectory.boolValue else { result.append(path); continue }
-            guard manager.isReadableFile(atPath: path.path), manager.isExecutableFile(atPath: path.path) else {
-                throw TokenizerError.unreadablePath(path.path, reason: "permission denied")
-            }
-            let keys: [URLResourceKey] = [.isRegularFileKey]
-            guard let walker = manager.enumerator(at: path, includingPropertiesForKeys: keys, options: [.skipsHiddenFiles]) else {
-                throw TokenizerError.unreadablePath(path.path, reason: "the folder cannot be listed")
-            }
-            var found: [URL] = []
-            for case let url as URL in walker {
-                if url.lastPathComponent.hasPrefix(".") { continue }
-                let resolved = url.resolvingSymlinksInPath()
-                if (try? resolved.resourceValues(forKeys: [.isRegularFileKey]))?.isRegularFile == true {
-                    found.append(url)
-                }
-            }
-            guard !found.isEmpty else { throw TokenizerError.noTextFiles(directory: path.path) }
-            result += found.sorted { $0.path < $1.path }
+        for url in paths {
+            let path = url.path
+            guard FileSystem.exists(path) else { throw TokenizerError.missingPath(path) }
+            guard FileSystem.kind(of: path) == .directory else { result.append(url); continue }
+            var found: [String] = []
+            try Self.collect(folder: path, into: &found)
+            guard !found.isEmpty else { throw TokenizerError.noTextFiles(directory: path) }
+            result += found.sorted().map { URL(fileURLWithPath: $0) }
         }
         return result
+    }
+
+    /// Adds the regular files under `folder` (links to regular files included, hidden names skipped) to `found`.
+    private static func collect(folder: String, into found: inout [String]) throws {
+        guard FileSystem.isAccessible(folder, R_OK | X_OK) else {
+            throw TokenizerError.unreadablePath(folder, reason: "permission denied")
+        }
+        let names: [String]
+        do {
+            names = try FileSystem.entries(of: folder)
+        } catch let FileError.cannotRead(_, code) {
+            throw TokenizerError.unreadablePath(folder, reason: "the folder cannot be listed: \(FileError.reason(code))")
+        }
+        for name in names where !name.hasPrefix(".") {
+            let path = FileSystem.join(folder, name)
+            if FileSystem.isSymbolicLink(path) {
+                // A link is read when it leads to a regular file; links to folders are not followed.
+                if FileSystem.kind(of: path) == .regular { found.append(path) }
+                continue
+            }
+            switch FileSystem.kind(of: path) {
+            case .regular: found.append(path)
+            case .directory: try collect(folder: path, into: &found)
+            default: continue
+            }
+        }
     }
 }

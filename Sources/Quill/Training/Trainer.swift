@@ -169,7 +169,7 @@ public final class Trainer {
     /// - Throws: `TrainingError.diverged` after too many non-finite steps (the last good checkpoint stays),
     ///   or an I/O error when a checkpoint cannot be written (the previous one stays whole).
     public func run(stopRequested: () -> Int32? = { nil }, events: (TrainingEvent) -> Void = { _ in }) throws -> TrainingSummary {
-        try FileManager.default.createDirectory(at: folder.url, withIntermediateDirectories: true)
+        try FileSystem.createDirectory(folder.url.path)
         let metrics = try MetricsLog(url: folder.metrics)
         let clock = ContinuousClock()
         let started = clock.now
@@ -178,7 +178,7 @@ public final class Trainer {
             return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
         }
         let firstStep = stepCount
-        if firstStep == 0 && !FileManager.default.fileExists(atPath: folder.state.path) {
+        if firstStep == 0 && !FileSystem.exists(folder.state.path) {
             // A checkpoint before any work, so a crash at any moment leaves a model that loads.
             try writeCheckpoint(writeModel: true)
             events(.checkpoint(step: 0))
@@ -346,23 +346,19 @@ public final class Trainer {
 
 /// Appends one JSON object per line to the metrics log of a model folder.
 final class MetricsLog {
-    private let handle: FileHandle
+    private let descriptor: Int32
+    private let path: String
 
     init(url: URL) throws {
-        if !FileManager.default.fileExists(atPath: url.path) {
-            guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
-                throw CheckpointError.unwritable(path: url.path, reason: "the file cannot be created")
-            }
-        }
-        do {
-            handle = try FileHandle(forWritingTo: url)
-            try handle.seekToEnd()
-        } catch {
-            throw CheckpointError.unwritable(path: url.path, reason: "\(error.localizedDescription)")
+        path = url.path
+        // Opened by its bytes (see SystemPath), appending, created if absent.
+        descriptor = SystemPath.withPlatformString(path) { open($0, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644) }
+        guard descriptor >= 0 else {
+            throw CheckpointError.unwritable(path: path, reason: FileError.reason(errno))
         }
     }
 
-    deinit { try? handle.close() }
+    deinit { close(descriptor) }
 
     func append(step: Int, epoch: Double, trainLoss: Double?, validationLoss: Double?, learningRate: Float,
                 charactersPerSecond: Double) throws {
@@ -373,6 +369,15 @@ final class MetricsLog {
         let line = "{\"step\":\(step),\"epoch\":\(number(epoch, 4)),\"train_loss\":\(number(trainLoss, 5)),"
             + "\"val_loss\":\(number(validationLoss, 5)),\"lr\":\(number(Double(learningRate), 8)),"
             + "\"chars_per_s\":\(number(charactersPerSecond, 1))}\n"
-        try handle.write(contentsOf: Data(line.utf8))
+        let bytes = Array(line.utf8)
+        var done = 0
+        while done < bytes.count {
+            let n = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + done, $0.count - done) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CheckpointError.unwritable(path: path, reason: FileError.reason(errno))
+            }
+            done += n
+        }
     }
 }

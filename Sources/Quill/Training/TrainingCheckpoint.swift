@@ -82,7 +82,7 @@ struct TrainingCheckpoint {
     /// Reads and checks a checkpoint: every tensor present with the shape its settings imply, all values finite.
     static func read(from url: URL) throws -> TrainingCheckpoint {
         let path = url.path
-        guard FileManager.default.fileExists(atPath: path) else { throw CheckpointError.missing(path: path) }
+        guard FileSystem.exists(path) else { throw CheckpointError.missing(path: path) }
         let file: SafeTensorsFile
         do {
             file = try SafeTensorsFile(contentsOf: url)

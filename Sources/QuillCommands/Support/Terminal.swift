@@ -1,6 +1,11 @@
 import Foundation
+import Quill
 
 /// Writes progress and messages: a live line on a terminal, plain lines otherwise.
+///
+/// Text is escaped with `SafeText` (so a path or a file's contents cannot steer the terminal) and
+/// written through `StandardStream`; a failed write is kept, not thrown, so long work such as
+/// training goes on, and `check()` or the end of the command reports it.
 final class Terminal {
     /// Whether standard output is a terminal (a live line is drawn only then).
     let isInteractive: Bool
@@ -14,30 +19,39 @@ final class Terminal {
     func live(_ text: String) {
         guard isInteractive else { return }
         let width = Terminal.columns()
-        var line = text
+        var line = SafeText.escaping(text, keepLineBreaks: false)
         if line.count > width - 1 { line = String(line.prefix(width - 1)) }
         let pad = max(0, liveLineLength - line.count)
-        FileHandle.standardOutput.write(Data(("\r" + line + String(repeating: " ", count: pad)).utf8))
+        StandardStream.output.writeKeepingFailure("\r" + line + String(repeating: " ", count: pad))
         liveLineLength = line.count
     }
 
     /// Prints a whole line to standard output, clearing the live line first.
     func line(_ text: String) {
         clearLive()
-        FileHandle.standardOutput.write(Data((text + "\n").utf8))
+        StandardStream.output.writeKeepingFailure(SafeText.escaping(text, keepLineBreaks: true) + "\n")
     }
 
     /// Prints a warning sentence to standard error.
     func warn(_ text: String) {
         clearLive()
-        FileHandle.standardError.write(Data(("warning: " + text + "\n").utf8))
+        StandardStream.error.writeKeepingFailure("warning: " + SafeText.escaping(text, keepLineBreaks: true) + "\n")
     }
 
     /// Ends the live line so the next output starts on a new line.
     func clearLive() {
         guard isInteractive, liveLineLength > 0 else { return }
-        FileHandle.standardOutput.write(Data(("\r" + String(repeating: " ", count: liveLineLength) + "\r").utf8))
+        StandardStream.output.writeKeepingFailure("\r" + String(repeating: " ", count: liveLineLength) + "\r")
         liveLineLength = 0
+    }
+
+    /// Throws the failure of an earlier write to standard output, unless the reader just went away.
+    ///
+    /// A command calls this before it starts lasting work, so output that cannot be written
+    /// (closed, `/dev/full`) refuses the run early; once the reader of a pipe has gone (EPIPE)
+    /// the work goes on without output.
+    func check() throws {
+        if let failure = StandardStream.output.failure, !failure.isBrokenPipe { throw failure }
     }
 
     private static func columns() -> Int {
