@@ -111,8 +111,10 @@ extension QuillCommand {
             if samples > 1 { try write(Self.separator(1, of: samples)) }
             try write(promptText)
             // Sample 0 streams as it is produced; the others wait for their turn.
-            try generator.generate(prompt: ids, length: length, settings: settings, seed: seed, stops: stopTexts,
-                                   ignoreEndOfDocument: ignoreEndOfDocument) { i, piece in
+            var generated = [Bool](repeating: false, count: samples)
+            let endings = try generator.generate(prompt: ids, length: length, settings: settings, seed: seed, stops: stopTexts,
+                                                 ignoreEndOfDocument: ignoreEndOfDocument) { i, piece in
+                generated[i] = true
                 if i == 0 { try write(piece) } else { buffered[i] += piece }
             }
             for i in 1..<samples {
@@ -121,6 +123,14 @@ extension QuillCommand {
                 try write(promptText + buffered[i])
             }
             if !lastPrinted.hasSuffix("\n") { try write("\n") }
+            for i in 0..<samples {
+                let which = samples == 1 ? "The sample" : "Sample \(i + 1) of \(samples)"
+                if endings[i] == .emptyDocuments {
+                    terminal.warn("\(which) ended early\(generated[i] ? "" : " and is empty"): the model ended \(TextGenerator.maximumEmptyDocuments) documents in a row before writing a character, as it would go on doing; try a prompt, or a temperature above 0.")
+                } else if !generated[i] && endings[i] != .stopString {
+                    terminal.warn("\(which) is empty: the model ended the document before writing a character; try a prompt, or a temperature above 0.")
+                }
+            }
         }
 
         /// The line printed before sample `number` (counted from 1) when several are asked for.

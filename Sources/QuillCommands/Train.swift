@@ -288,7 +288,7 @@ extension QuillCommand {
             let file = try ModelFile.read(from: folder.model)
             let text = try generateText(from: file, prompt: "", length: sampleLength, temperature: 0.8, seed: 1)
             terminal.line("sample (temperature 0.8):")
-            terminal.line(text)
+            terminal.lines(text)
         }
     }
 }

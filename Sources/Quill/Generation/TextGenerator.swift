@@ -34,24 +34,35 @@ public final class TextGenerator {
         case length
         case stopString
         case endOfDocument
+        /// With `ignoreEndOfDocument`: the model ended `maximumEmptyDocuments` documents in a row
+        /// without a character between them (as a greedy model whose first choice is `[DOC]` does forever).
+        case emptyDocuments
     }
+
+    /// Empty documents in a row after which an `ignoreEndOfDocument` sample ends.
+    ///
+    /// After `[DOC]` the state is reset, so a greedy model that ends one document at once ends
+    /// every later one too; a random draw does so `maximumEmptyDocuments` times in a row only if
+    /// `[DOC]` is all but certain (probability 0.9 gives 1 chance in 38,000).
+    public static let maximumEmptyDocuments = 100
 
     /// Generates up to `length` characters for every sample.
     ///
     /// - Parameters:
     ///   - prompt: token ids of the prompt, without `[DOC]` (it is put in front).
-    ///   - length: characters to generate per sample (the prompt not counted); with
-    ///     `ignoreEndOfDocument`, each document end the model produces counts as one, so a model
-    ///     that only ever ends documents still stops after `length` steps.
+    ///   - length: characters to generate per sample (the prompt not counted).
     ///   - stops: strings that end a sample (not included in its text).
-    ///   - ignoreEndOfDocument: when the model ends a document, start a new one (reset) instead of stopping.
+    ///   - ignoreEndOfDocument: when the model ends a document, start a new one (reset) instead of
+    ///     stopping; after `maximumEmptyDocuments` documents in a row that end before their first
+    ///     character, the sample ends (`.emptyDocuments`), since the model would go on so.
     ///   - output: called with (sample index, text) as whole grapheme clusters become printable;
     ///     an error it throws ends generation and is rethrown.
     /// - Returns: why each sample ended.
     /// - Throws: `SamplingError.emptyStopString` for an empty stop string, `.nonFiniteScores` when
     ///   the model's scores overflow (a damaged model), or what `output` throws.
     ///
-    /// Generation always ends: every step of a sample either ends it or adds one to its count.
+    /// Generation always ends: a sample's steps are at most `length` characters, each after at
+    /// most `maximumEmptyDocuments` document ends, and the document ends after the last.
     @discardableResult
     public func generate(prompt: [Int32], length: Int, settings: SamplingSettings, seed: UInt64,
                          stops: [String] = [], ignoreEndOfDocument: Bool = false,
@@ -62,6 +73,7 @@ public final class TextGenerator {
         var streams = try (0..<samples).map { _ in try GeneratedTextStream(stops: stops) }
         var endings = [Ending?](repeating: nil, count: samples)
         var produced = [Int](repeating: 0, count: samples)
+        var emptyDocuments = [Int](repeating: 0, count: samples)  // document ends since the last character
         state.zero()
         for token in [Vocabulary.documentID] + prompt {
             for i in 0..<samples { tokens[i] = token }
@@ -76,16 +88,17 @@ public final class TextGenerator {
                 let next = sampler.sample(logits: logits + i * v, random: &randoms[i])
                 tokens[i] = next
                 guard next != Vocabulary.documentID, let scalar = vocabulary.scalar(of: next) else {
-                    // A document end: the sample stops, or (ignoring it) a new document starts and
-                    // the end counts toward the length, so a model that only ends documents still stops.
+                    // A document end: the sample stops, or (ignoring it) a new document starts,
+                    // unless documents have ended so often in a row that they would forever.
+                    emptyDocuments[i] += 1
                     if !ignoreEndOfDocument {
                         endings[i] = .endOfDocument
-                    } else {
-                        produced[i] += 1
-                        if produced[i] >= length { endings[i] = .length }
+                    } else if emptyDocuments[i] > Self.maximumEmptyDocuments {
+                        endings[i] = .emptyDocuments
                     }
                     continue
                 }
+                emptyDocuments[i] = 0
                 let text = streams[i].append(scalar)
                 if !text.isEmpty { try output(i, text) }
                 produced[i] += 1

@@ -50,7 +50,10 @@ extension QuillCommand {
             }
             return code
         }
-        StandardStream.error.writeKeepingFailure(SafeText.escaping(text, keepLineBreaks: true) + "\n")
+        // A usage error carries the usage lines; any other message is one sentence, so a line
+        // break in it comes from a name or a file and is escaped like other control characters.
+        let isUsage = code == ExitCode.validationFailure.rawValue
+        StandardStream.error.writeKeepingFailure(SafeText.escaping(text, keepLineBreaks: isUsage) + "\n")
         return code
     }
 

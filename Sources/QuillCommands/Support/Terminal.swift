@@ -26,8 +26,14 @@ final class Terminal {
         liveLineLength = line.count
     }
 
-    /// Prints a whole line to standard output, clearing the live line first.
+    /// Prints a whole line to standard output, clearing the live line first; a line break inside `text` is escaped.
     func line(_ text: String) {
+        clearLive()
+        StandardStream.output.writeKeepingFailure(SafeText.escaping(text, keepLineBreaks: false) + "\n")
+    }
+
+    /// Prints text of several lines (such as a generated sample), control characters other than line breaks escaped.
+    func lines(_ text: String) {
         clearLive()
         StandardStream.output.writeKeepingFailure(SafeText.escaping(text, keepLineBreaks: true) + "\n")
     }
@@ -35,7 +41,7 @@ final class Terminal {
     /// Prints a warning sentence to standard error.
     func warn(_ text: String) {
         clearLive()
-        StandardStream.error.writeKeepingFailure("warning: " + SafeText.escaping(text, keepLineBreaks: true) + "\n")
+        StandardStream.error.writeKeepingFailure("warning: " + SafeText.escaping(text, keepLineBreaks: false) + "\n")
     }
 
     /// Ends the live line so the next output starts on a new line.
