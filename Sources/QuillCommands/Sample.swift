@@ -67,7 +67,7 @@ extension QuillCommand {
         @Option(help: "Samples to generate together as one batch, printed one after another.")
         var samples = 1
 
-        @Flag(name: .customLong("ignore-eod"), help: "When the model ends a document, start a new one instead of stopping.")
+        @Flag(name: .customLong("ignore-eod"), help: "When the model ends a document, start a new one instead of stopping (until 100 documents in a row end before their first character).")
         var ignoreEndOfDocument = false
 
         @Option(help: "Matrix products in bfloat16 (default; several times faster on CPUs with AVX-512 BF16) or float32.")

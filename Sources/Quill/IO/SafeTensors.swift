@@ -104,7 +104,8 @@ public enum SafeTensors {
         data.withUnsafeMutableBytes { raw in
             var cursor = 0
             func put(_ bytes: UnsafeRawBufferPointer) {
-                raw.baseAddress!.advanced(by: cursor).copyMemory(from: bytes.baseAddress!, byteCount: bytes.count)
+                guard let source = bytes.baseAddress, !bytes.isEmpty else { return }  // an empty tensor has no address
+                raw.baseAddress!.advanced(by: cursor).copyMemory(from: source, byteCount: bytes.count)
                 cursor += bytes.count
             }
             withUnsafeBytes(of: UInt64(header.count).littleEndian) { put($0) }
