@@ -12,24 +12,17 @@ public enum SafeText {
     /// - C1 controls (U+0080...U+009F) and the invisible direction and joiner controls (such as
     ///   U+202E, which reverses the text after it) become `\u{9B}`.
     public static func escaping(_ text: String, keepLineBreaks: Bool) -> String {
-        guard text.unicodeScalars.contains(where: { needsEscape($0, keepLineBreaks: keepLineBreaks) }) else { return text }
-        var out = ""
-        for scalar in text.unicodeScalars {
-            guard needsEscape(scalar, keepLineBreaks: keepLineBreaks) else {
-                out.unicodeScalars.append(scalar)
-                continue
-            }
+        replacing(text, keepLineBreaks: keepLineBreaks) { scalar in
             let v = scalar.value
             switch v {
-            case 0x0A: out += "\\n"
-            case 0x0D: out += "\\r"
-            case 0x09: out += "\\t"
-            case 0..<0x20, 0x7F: out += "\\x" + hex(v, digits: 2)
-            case SystemPath.escapeRange: out += "\\x" + hex(v - SystemPath.escapeBase, digits: 2)
-            default: out += "\\u{" + hex(v, digits: 1) + "}"
+            case 0x0A: return "\\n"
+            case 0x0D: return "\\r"
+            case 0x09: return "\\t"
+            case 0..<0x20, 0x7F: return "\\x" + hex(v, digits: 2)
+            case SystemPath.escapeRange: return "\\x" + hex(v - SystemPath.escapeBase, digits: 2)
+            default: return "\\u{" + hex(v, digits: 1) + "}"
             }
         }
-        return out
     }
 
     /// JSON text with every character that could steer a terminal written as a `\u` escape.
@@ -38,14 +31,21 @@ public enum SafeText {
     /// as they are; inside a JSON string a `\u` escape stands for the same character, so the
     /// document means the same.
     public static func escapingJSON(_ json: String) -> String {
-        guard json.unicodeScalars.contains(where: { needsEscape($0, keepLineBreaks: true) }) else { return json }
+        replacing(json, keepLineBreaks: true) { scalar in
+            String(scalar).utf16.map { "\\u" + hex(UInt32($0), digits: 4).lowercased() }.joined()
+        }
+    }
+
+    /// `text` with each scalar that needs escaping replaced by `escape(scalar)`.
+    private static func replacing(_ text: String, keepLineBreaks: Bool, _ escape: (Unicode.Scalar) -> String) -> String {
+        guard text.unicodeScalars.contains(where: { needsEscape($0, keepLineBreaks: keepLineBreaks) }) else { return text }
         var out = ""
-        for scalar in json.unicodeScalars {
-            guard needsEscape(scalar, keepLineBreaks: true) else {
+        for scalar in text.unicodeScalars {
+            if needsEscape(scalar, keepLineBreaks: keepLineBreaks) {
+                out += escape(scalar)
+            } else {
                 out.unicodeScalars.append(scalar)
-                continue
             }
-            for unit in String(scalar).utf16 { out += "\\u" + hex(UInt32(unit), digits: 4).lowercased() }
         }
         return out
     }

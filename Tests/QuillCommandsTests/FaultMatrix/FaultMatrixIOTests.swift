@@ -31,26 +31,25 @@ final class FaultMatrixIOTests: XCTestCase {
         RawQuill.run(arguments.map(RawQuill.arg), stdout: stdout, stderr: stderr)
     }
 
-    func testEveryCommandWithStandardOutputClosedSaysSoAndExitsOne() throws {
+    /// Runs every command of the matrix with standard output as `stdout` and asserts the refusal.
+    private func assertEveryCommandRefused(stdout: RawQuill.Stream, saying phrase: String,
+                                           file: StaticString = #filePath, line: UInt = #line) {
         let folder = TestCorpus.folder("fault-io")
         for (name, arguments) in commands(in: folder) {
             let before = FileTreeSnapshot.take(folder)
-            let result = run(arguments, stdout: .closed)
-            assertRefused(result.asResult, status: 1, saying: "Cannot write to standard output because it is closed")
-            XCTAssertFalse(result.timedOut, name)
-            assertUnchanged(folder, since: before)
+            let result = run(arguments, stdout: stdout)
+            assertRefused(result.asResult, status: 1, saying: phrase, file: file, line: line)
+            XCTAssertFalse(result.timedOut, name, file: file, line: line)
+            assertUnchanged(folder, since: before, file: file, line: line)
         }
     }
 
+    func testEveryCommandWithStandardOutputClosedSaysSoAndExitsOne() throws {
+        assertEveryCommandRefused(stdout: .closed, saying: "Cannot write to standard output because it is closed")
+    }
+
     func testEveryCommandWithStandardOutputAtDevFullSaysSoAndExitsOne() throws {
-        let folder = TestCorpus.folder("fault-io")
-        for (name, arguments) in commands(in: folder) {
-            let before = FileTreeSnapshot.take(folder)
-            let result = run(arguments, stdout: .full)
-            assertRefused(result.asResult, status: 1, saying: "Cannot write to standard output: No space left on device")
-            XCTAssertFalse(result.timedOut, name)
-            assertUnchanged(folder, since: before)
-        }
+        assertEveryCommandRefused(stdout: .full, saying: "Cannot write to standard output: No space left on device")
     }
 
     func testEveryCommandWhoseReaderWentAwayExitsQuietlyWithStatusZero() throws {
