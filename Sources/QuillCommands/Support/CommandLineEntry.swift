@@ -12,11 +12,16 @@ extension QuillCommand {
     ///   with its own bytes.
     /// - Help, the version and every message go through `StandardStream`; a message is escaped
     ///   with `SafeText` first, so a file name or file contents echoed in it cannot steer the terminal.
+    /// - SIGPIPE is ignored, so a reader that goes away (`quill sample ... | head`) is an EPIPE
+    ///   that `StandardStream` handles.
     /// - Exit status: 0 on success (and when the reader of the output went away, EPIPE); 1 when
     ///   standard output or standard error could not be written; otherwise the command's status
     ///   (1 for a user error, 64 for a usage error).
     public static func main() -> Never {
         StandardStream.guardClosedDescriptors()
+        // A reader that goes away is an EPIPE from write(2), which ends the command quietly
+        // (status 0), rather than a SIGPIPE that kills it (status 141) in the middle of its work.
+        signal(SIGPIPE, SIG_IGN)
         let arguments = (1..<Int(CommandLine.argc)).map { i -> String in
             guard let raw = CommandLine.unsafeArgv[i] else { return "" }
             return SystemPath.string(fromBytes: UnsafeBufferPointer(start: raw, count: strlen(raw)).lazy.map { UInt8(bitPattern: $0) })

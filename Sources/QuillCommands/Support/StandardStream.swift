@@ -10,9 +10,10 @@ import Glibc
 /// `print` drops the failure silently; Quill writes through this type instead. A failure is kept:
 /// later writes to the same stream are skipped, and the command ends as `QuillCommand.main`
 /// describes:
-/// - **EPIPE** (the reader went away, as in `quill sample ... | head -c 10` with SIGPIPE
-///   ignored): no more output, no message, exit status 0, since the reader chose to stop. (With
-///   SIGPIPE at its default the system ends the process first, as for any Unix tool.)
+/// - **EPIPE** (the reader went away, as in `quill sample ... | head -c 10`; Quill ignores
+///   SIGPIPE, so this is an error from `write` rather than a signal): no more output, no
+///   message, exit status 0, since the reader chose to stop. `train` goes on training without
+///   output, as its product is the model folder.
 /// - **Any other failure** (`/dev/full`, a closed stream, an I/O error): one sentence on standard
 ///   error, if it still works, and exit status 1.
 final class StandardStream {

@@ -120,6 +120,29 @@ final class FaultMatrixPathTests: XCTestCase {
         XCTAssertTrue(inspect.stdout.contains("c\\xE9.txt"), inspect.stdout)
     }
 
+    func testRelativePathsWorkInAFolderWhoseNameIsNotUTF8() throws {
+        // Foundation's current directory is decoded lossily; Quill resolves relative paths against getcwd's bytes.
+        let folder = TestCorpus.folder("fault-path")
+        let inner = path(folder, [0x77, 0xFF])
+        XCTAssertEqual((inner.map { CChar(bitPattern: $0) } + [0]).withUnsafeBufferPointer { mkdir($0.baseAddress!, 0o755) }, 0)
+        try write(Data(TestCorpus.text(characters: 3_000).utf8), to: inner + Array("/corpus.txt".utf8))
+        let script = "cd \"$(printf '%s/w\\377' \"$1\")\" && \"$0\" train corpus.txt --out m --doc-separator % --embed 8 "
+            + "--hidden 16 --layers 1 --batch 4 --seq 16 --steps 3 --sample-length 0 && \"$0\" inspect m"
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", script, QuillBinary.url.path, folder.path]
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 0, stderr)
+        XCTAssertTrue(stdout.contains("/w\\xFF/m/model.safetensors"), stdout)
+        XCTAssertEqual(names(in: inner).map { String(decoding: $0, as: UTF8.self) }, ["corpus.txt", "m"])
+    }
+
     func testAPromptOrSeparatorThatIsNotUTF8IsRefused() throws {
         let folder = TestCorpus.folder("fault-path")
         let corpus = RawQuill.arg(TestCorpus.file(in: folder, characters: 200))

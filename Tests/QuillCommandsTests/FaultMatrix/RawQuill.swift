@@ -15,7 +15,7 @@ enum RawQuill {
         case closed
         /// `/dev/full`: every write fails with ENOSPC.
         case full
-        /// A pipe whose read end is already closed: writes fail with EPIPE (SIGPIPE is ignored).
+        /// A pipe whose read end is already closed: a write raises SIGPIPE, or fails with EPIPE where it is ignored.
         case brokenPipe
     }
 
@@ -38,7 +38,7 @@ enum RawQuill {
 
     /// Runs `quill` with `arguments` (raw bytes each) and waits up to `timeout` seconds.
     ///
-    /// The child inherits SIGPIPE ignored only when a stream is `.brokenPipe`; otherwise it is reset to the default.
+    /// The child starts with SIGPIPE at its default disposition, as from an ordinary shell.
     static func run(_ arguments: [[UInt8]], stdout: Stream = .captured, stderr: Stream = .captured,
                     timeout: Double = 120) -> Result {
         var argv: [UnsafeMutablePointer<CChar>?] = ([Array(QuillBinary.url.path.utf8)] + arguments).map { bytes in
@@ -81,12 +81,12 @@ enum RawQuill {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        // An ignored signal stays ignored across exec; a default one is reset explicitly.
-        let ignorePipe = stdout == .brokenPipe || stderr == .brokenPipe
+        // An ignored signal stays ignored across exec, so the default is set explicitly; the test
+        // process itself ignores SIGPIPE, so writing to a child that has gone does not end it.
         signal(SIGPIPE, SIG_IGN)
         var defaults = sigset_t()
         sigemptyset(&defaults)
-        if !ignorePipe { sigaddset(&defaults, SIGPIPE) }
+        sigaddset(&defaults, SIGPIPE)
         posix_spawnattr_setsigdefault(&attributes, &defaults)
         posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGDEF))
 
