@@ -113,6 +113,30 @@ final class FaultMatrixSamplingTests: XCTestCase {
         assertUnchanged(folder, since: before)
     }
 
+    func testOneHugeWeightAnywhereEndsInTextOrASentence() throws {
+        // Seeded small weights, then one weight of +-3e38 in each tensor in turn: every run ends,
+        // with text or with the sentence about scores that are not finite.
+        let folder = TestCorpus.folder("fault-sampling")
+        let layout = ParameterLayout(Self.configuration)
+        for (index, slot) in layout.slots.enumerated() {
+            for sign: Float in [1, -1] {
+                let model = try writeModel(in: folder, name: "huge-\(index)-\(sign > 0 ? "plus" : "minus").safetensors") { weights, _ in
+                    var random = QuillRandom(seed: 7)
+                    for i in 0..<weights.count { weights.pointer[i] = random.nextUnitFloat() - 0.5 }
+                    weights.view(slot)[slot.count / 2] = sign * 3e38
+                }
+                for temperature in ["0", "1"] {
+                    let result = sample(model, ["--temperature", temperature, "--ignore-eod", "--length", "40"])
+                    if result.status == 0 {
+                        XCTAssertFalse(result.asResult.crashed, result.stderr)
+                    } else {
+                        assertRefused(result.asResult, status: 1, saying: "are not finite numbers")
+                    }
+                }
+            }
+        }
+    }
+
     func testTheLibrarysGeneratorEndsAfterARunOfEmptyDocuments() throws {
         let folder = TestCorpus.folder("fault-sampling")
         let file = try ModelFile.read(from: URL(fileURLWithPath: try writeModel(in: folder, documentEndFirst(10))))
