@@ -218,11 +218,7 @@ extension QuillCommand {
             if existed, kind != .directory {
                 throw CommandError("The output path \(folder.url.path) is a file, not a folder; give --out a folder.")
             }
-            do {
-                try FileSystem.createDirectory(folder.url.path)
-            } catch {
-                throw CommandError("Cannot create the model folder \(folder.url.path): \(error)")
-            }
+            try FileSystem.createDirectory(folder.url.path)  // FileError.cannotCreateFolder names the part that failed
             let probe = folder.url.appendingPathComponent(".quill-write-test-\(getpid())")
             guard FileSystem.createFile(probe.path, bytes: Array("ok".utf8)) else {
                 throw CommandError("The model folder \(folder.url.path) is not writable; choose another with --out.")

@@ -168,6 +168,9 @@ public enum FileError: Error, Equatable, CustomStringConvertible {
         case let .cannotRead(path, code):
             return "Cannot read \(path): \(Self.reason(code)); check the path and its permissions."
         case let .cannotCreateFolder(path, code):
+            if code == ENOTDIR {
+                return "Cannot create the folder \(path) because a file of that name is in the way; remove it or choose another path."
+            }
             let hint = code == ENOSPC || code == EDQUOT ? "free some space" : "check the path and its permissions"
             return "Cannot create the folder \(path): \(Self.reason(code)); \(hint)."
         case let .notRegularFile(path):
