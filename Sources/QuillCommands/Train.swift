@@ -171,7 +171,8 @@ extension QuillCommand {
                                  Format.count(Double(training.count)), Format.count(Double(validation.count)),
                                  Date().timeIntervalSince(started)))
             try terminal.check()  // output that cannot be written refuses the run before any training
-            let info = ["corpus": corpus.map { URL(fileURLWithPath: $0).lastPathComponent }.joined(separator: ",")]
+            // Names as text (raw bytes written \xFF), so the metadata holds no stand-in scalars of SystemPath.
+            let info = ["corpus": corpus.map { SystemPath.display(URL(fileURLWithPath: $0).lastPathComponent) }.joined(separator: ",")]
 
             let trainer: Trainer
             if resume {
