@@ -3,49 +3,70 @@ import Foundation
 import Quill
 
 /// The model shape, corpus and engine settings shared by the engine benchmarks.
+///
+/// The sizes default to the training defaults of `TrainingSettings`, except the hidden width,
+/// which `--config` picks (medium is the training default).
 struct BenchEngineOptions: ParsableArguments {
-    @Option(help: "Benchmark configuration: small (H128), medium (H512) or large (H1024).")
+    @Option(help: "Benchmark configuration: small (H128), medium (H512, the training default) or large (H1024).")
     var config: BenchConfigurationName = .medium
-    @Option(help: "Embedding width E, overriding the configuration (typical 32 to 256).")
-    var embed: Int?
-    @Option(help: "Hidden width H of each LSTM layer, overriding the configuration (typical 128 to 1024).")
-    var hidden: Int?
-    @Option(help: "Number of LSTM layers, overriding the configuration (typical 1 to 3).")
-    var layers: Int?
-    @Option(help: "Lanes per step, overriding the configuration (typical 16 to 64).")
-    var batch: Int?
-    @Option(help: "Steps per window, overriding the configuration (typical 32 to 128).")
-    var seq: Int?
-    @Option(help: ArgumentHelp("The benchmark corpus, tiny-shakespeare (default: corpora/data/tinyshakespeare.txt, which corpora/tinyshakespeare.sh downloads, else ../shared/corpora/tinyshakespeare.txt).", valueName: "file"))
+    @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.embeddingSize.help)) var embed: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Overrides --config. " + TrainingSettings.hiddenSize.help)) var hidden: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.layers.help)) var layers: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.batch.help)) var batch: Int?
+    @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.seq.help)) var seq: Int?
+    @Option(help: ArgumentHelp("The benchmark corpus, tiny-shakespeare (default: \(Self.defaultCorpus), which corpora/tinyshakespeare.sh writes).", valueName: "file"))
     var corpus: String?
-    @Option(help: "Worker threads of the engine (1 or 2 on this machine).")
+    @Option(parsing: .unconditional, help: "Worker threads of the engine (1 or 2 on this machine).")
     var threads: Int = defaultEngineThreadCount
-    @Option(help: "Arithmetic of the matrix products: float32 or bfloat16.")
-    var precision: ComputePrecision = .bfloat16
+    @Option(help: ArgumentHelp(TrainingSettings.precision.help))
+    var precision: ComputePrecision = TrainingSettings.precision.defaultValue
+
+    /// Where the project's own recipe writes tiny-shakespeare, relative to the project's root.
+    static let defaultCorpus = "corpora/data/tinyshakespeare.txt"
+
+    /// Each size option bound to its training setting.
+    static let settingFlags: [SettingFlag<BenchEngineOptions>] = [
+        SettingFlag("--embed", TrainingSettings.embeddingSize) { $0.embed },
+        SettingFlag("--hidden", TrainingSettings.hiddenSize) { $0.hidden },
+        SettingFlag("--layers", TrainingSettings.layers) { $0.layers },
+        SettingFlag("--batch", TrainingSettings.batch) { $0.batch },
+        SettingFlag("--seq", TrainingSettings.seq) { $0.seq },
+    ]
 
     func validate() throws {
-        for (name, value) in [("embed", embed), ("hidden", hidden), ("layers", layers), ("batch", batch), ("seq", seq)] {
-            if let value, value < 1 { throw ValidationError("--\(name) must be positive, not \(value).") }
-        }
-        if threads < 1 { throw ValidationError("--threads must be at least 1, not \(threads).") }
+        try Self.settingFlags.validate(self)
+        if threads < 1 || threads > 64 { throw ValidationError("--threads must be from 1 to 64, not \(threads).") }
     }
 
-    /// The shape with the overrides applied.
-    var sizes: (embed: Int, hidden: Int, layers: Int, batch: Int, seq: Int) {
-        let base: (Int, Int) = switch config {
-        case .small: (64, 128)
-        case .medium: (64, 512)
-        case .large: (64, 1024)
+    /// The training settings of a benchmark run: the defaults, the configuration's hidden width and the
+    /// size options, with the peer's optimizer settings unless `quillDefaults` (Adam at the default
+    /// rate and clip, no dropout, no warm-up, no decay, seed 1), and no evaluation on the way.
+    func trainingConfiguration(quillDefaults: Bool = false) -> TrainingConfiguration {
+        var c = TrainingConfiguration()
+        switch config {
+        case .small: c.hiddenSize = 128
+        case .medium: break
+        case .large: c.hiddenSize = 1024
         }
-        return (embed ?? base.0, hidden ?? base.1, layers ?? 2, batch ?? 32, seq ?? 64)
+        for binding in Self.settingFlags { binding.apply(self, &c) }
+        c.precision = precision
+        c.evalEvery = 1_000_000_000
+        if !quillDefaults {
+            c.dropout = 0
+            c.warmupSteps = 0
+            c.decay = .none
+        }
+        return c
     }
 
     /// The corpus encoded as training does (NFC, one document), split as the benchmark splits it:
     /// the last 10% held out.
     func loadCorpus() throws -> (training: [Int32], validation: [Int32], vocabulary: Vocabulary) {
-        guard let path = corpus ?? ["corpora/data/tinyshakespeare.txt", "../shared/corpora/tinyshakespeare.txt"]
-            .first(where: { FileManager.default.fileExists(atPath: $0) }) else {
-            throw CommandError("No benchmark corpus here: run corpora/tinyshakespeare.sh from the project's root, or pass --corpus FILE.")
+        let path = corpus ?? Self.defaultCorpus
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw CommandError(corpus == nil
+                ? "The benchmark corpus \(path) does not exist; run corpora/tinyshakespeare.sh from the project's root, or pass --corpus FILE."
+                : "The benchmark corpus \(path) does not exist; check the path given to --corpus.")
         }
         let encoded = try CorpusEncoder.encode(CorpusSource(paths: [URL(fileURLWithPath: path)], documents: .wholeFiles),
                                                options: TextOptions())
@@ -53,18 +74,49 @@ struct BenchEngineOptions: ParsableArguments {
         return (split.training, split.validation, encoded.vocabulary)
     }
 
-    func configuration(vocabularySize: Int) -> ModelConfiguration {
-        let s = sizes
-        return ModelConfiguration(vocabularySize: vocabularySize, embeddingSize: s.embed,
-                                  hiddenSize: s.hidden, layers: s.layers)
+    /// Fresh weights of the benchmark's shape, from seed 1.
+    func freshModel(vocabularySize: Int) -> LanguageModel {
+        var random = QuillRandom(seed: 1)
+        return LanguageModel.initialized(trainingConfiguration().modelConfiguration(vocabularySize: vocabularySize), random: &random)
     }
 
-    /// The leading fields of the JSON line, as the PyTorch peer prints them.
-    func jsonHead(mode: String, vocabularySize: Int) -> String {
-        let s = sizes
-        return "{\"mode\":\"\(mode)\",\"impl\":\"quill-\(quillVersion)\",\"precision\":\"\(precision.effective.rawValue)\","
-            + "\"threads\":\(threads),\"vocab\":\(vocabularySize),\"embed\":\(s.embed),\"hidden\":\(s.hidden),"
-            + "\"layers\":\(s.layers),\"batch\":\(s.batch),\"seq\":\(s.seq)"
+    /// Prints the JSON line: the leading fields as the PyTorch peer prints them, then the mode's own.
+    func printLine<Figures: Encodable>(mode: String, vocabularySize: Int, _ figures: Figures) throws {
+        let c = trainingConfiguration()
+        let head = BenchHead(mode: mode, impl: "quill-\(quillVersion)", precision: precision.effective.rawValue,
+                             threads: threads, vocab: vocabularySize, embed: c.embeddingSize, hidden: c.hiddenSize,
+                             layers: c.layers, batch: c.batch, seq: c.seq)
+        try writeLine(try JSONOutput.line(BenchLine(head: head, figures: figures)))
+    }
+
+    /// A scratch model folder for a benchmark's training run, removed by the caller.
+    static func scratchFolder(_ name: String) -> ModelFolder {
+        ModelFolder(FileManager.default.temporaryDirectory.appendingPathComponent("quill-\(name)-\(getpid())"))
+    }
+}
+
+/// The fields every engine benchmark line starts with (the names of the PyTorch peer's).
+struct BenchHead: Encodable {
+    var mode: String
+    var impl: String
+    var precision: String
+    var threads: Int
+    var vocab: Int
+    var embed: Int
+    var hidden: Int
+    var layers: Int
+    var batch: Int
+    var seq: Int
+}
+
+/// One benchmark line: the head's fields and the mode's figures in one object.
+struct BenchLine<Figures: Encodable>: Encodable {
+    var head: BenchHead
+    var figures: Figures
+
+    func encode(to encoder: Encoder) throws {
+        try head.encode(to: encoder)
+        try figures.encode(to: encoder)
     }
 }
 
@@ -75,57 +127,50 @@ enum BenchConfigurationName: String, ExpressibleByArgument, CaseIterable {
 
 extension ComputePrecision: ExpressibleByArgument {}
 
-/// Seconds elapsed since `start`.
-private func seconds(since start: ContinuousClock.Instant) -> Double {
-    let d = ContinuousClock.now - start
-    return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-}
-
-/// Training characters per second: forward, backward, clipping and an Adam step on the corpus.
+/// Training characters per second of the real trainer: forward, backward, clipping and an Adam step on the corpus.
 struct BenchThroughput: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "throughput",
-        abstract: "Measure training characters per second on the benchmark configurations.")
+        abstract: "Measure training characters per second on the benchmark configurations.",
+        discussion: "Runs the trainer `quill train` uses with the peer's settings; the steps after 3 untimed warm-up steps are timed.")
 
     @OptionGroup var options: BenchEngineOptions
-    @Option(help: "Timed training steps, after 3 untimed warm-up steps.")
+    @Option(parsing: .unconditional, help: "Timed training steps, after 3 untimed warm-up steps.")
     var steps: Int = 30
 
     func validate() throws {
-        if steps < 1 { throw ValidationError("--steps must be at least 1, not \(steps).") }
+        if steps < 1 || steps > 1_000_000 { throw ValidationError("--steps must be from 1 to 1000000, not \(steps).") }
+    }
+
+    private struct Figures: Encodable {
+        var train_chars_per_s: Double
+        var steps: Int
+        var peak_rss_mb: Double
     }
 
     func run() throws {
-        let (training, _, vocabulary) = try options.loadCorpus()
-        let v = vocabulary.count
-        let s = options.sizes
-        var batcher = try Batcher(tokens: training, batch: s.batch, seq: s.seq)
-        var random = QuillRandom(seed: 1)
-        let model = LanguageModel.initialized(options.configuration(vocabularySize: v), random: &random)
-        let step = TrainingStep(model: model, batch: s.batch, seq: s.seq,
-                                precision: options.precision, threads: options.threads)
-        let gradients = ParameterBuffer(layout: model.layout)
-        let adam = AdamOptimizer(layout: model.layout)
-        let state = RecurrentState(configuration: model.configuration, batch: s.batch)
-        var inputs = [Int32](repeating: 0, count: s.batch * s.seq)
-        var targets = inputs
-        func trainOne() {
-            let window = batcher.next(inputs: &inputs, targets: &targets)
-            inputs.withUnsafeBufferPointer { x in
-                targets.withUnsafeBufferPointer { y in
-                    _ = step.run(inputs: x, targets: y, state: state, gradients: gradients, random: &random)
-                }
-            }
-            GradientClipping.clip(gradients, maxNorm: 5)
-            adam.step(weights: model.weights, gradients: gradients, learningRate: 2e-3)
-            if window.endsEpoch { state.zero() }
+        let (training, validation, vocabulary) = try options.loadCorpus()
+        let warmUp = 3
+        var c = options.trainingConfiguration()
+        c.steps = warmUp + steps
+        c.timeLimit = 0
+        let folder = BenchEngineOptions.scratchFolder("throughput")
+        defer { try? FileManager.default.removeItem(at: folder.url) }
+        // Throughput does not score: a short validation slice keeps the run's final evaluation cheap.
+        let trainer = try Trainer(configuration: c, training: training, validation: Array(validation.prefix(c.seq + 1)),
+                                  vocabulary: vocabulary, textOptions: TextOptions(), folder: folder,
+                                  threads: options.threads)
+        var timer: Stopwatch?
+        var seconds = 0.0
+        _ = try trainer.run { event in
+            guard case let .step(progress) = event else { return }
+            if progress.step == warmUp { timer = Stopwatch() }
+            if progress.step == warmUp + steps, let timer { seconds = timer.seconds }
         }
-        for _ in 0..<3 { trainOne() }
-        let start = ContinuousClock.now
-        for _ in 0..<steps { trainOne() }
-        let rate = Double(steps * s.batch * s.seq) / seconds(since: start)
-        try writeLine(options.jsonHead(mode: "throughput", vocabularySize: v)
-              + ",\"train_chars_per_s\":\(String(format: "%.1f", rate)),\"steps\":\(steps),\"peak_rss_mb\":\(String(format: "%.1f", peakResidentMegabytes()))}")
+        let rate = Double(steps * c.batch * c.seq) / max(seconds, 1e-9)
+        try options.printLine(mode: "throughput", vocabularySize: vocabulary.count, Figures(
+            train_chars_per_s: JSONOutput.decimal(rate, 1), steps: steps,
+            peak_rss_mb: JSONOutput.decimal(peakResidentMegabytes(), 1)))
     }
 }
 
@@ -142,45 +187,44 @@ struct BenchBudget: ParsableCommand {
         """)
 
     @OptionGroup var options: BenchEngineOptions
-    @Option(help: "Training wall-clock budget in seconds.")
+    @Option(parsing: .unconditional, help: "Training wall-clock budget in seconds.")
     var seconds: Double = 600
     @Flag(name: .customLong("quill-defaults"), help: "Train with Quill's defaults rather than the peer's settings.")
     var quillDefaults = false
 
     func validate() throws {
-        if !(seconds > 0 && seconds.isFinite) { throw ValidationError("--seconds must be a positive number, not \(seconds).") }
+        guard seconds > 0, TrainingSettings.timeLimit.contains(seconds) else {
+            throw ValidationError("--seconds must be a positive number of seconds up to one year (\(Int(TrainingSettings.maximumTime))), not \(seconds).")
+        }
+    }
+
+    private struct Figures: Encodable {
+        var seconds: Double
+        var steps: Int
+        var train_chars: Int
+        var val_nats_per_char: Double
+        var val_bits_per_char: Double
+        var val_perplexity: Double
+        var settings: String
     }
 
     func run() throws {
         let (training, validation, vocabulary) = try options.loadCorpus()
-        let v = vocabulary.count
-        let s = options.sizes
-        var c = TrainingConfiguration()
-        c.embeddingSize = s.embed
-        c.hiddenSize = s.hidden
-        c.layers = s.layers
-        c.batch = s.batch
-        c.seq = s.seq
-        c.precision = options.precision
+        var c = options.trainingConfiguration(quillDefaults: quillDefaults)
         c.steps = 0
         c.timeLimit = seconds
-        c.evalEvery = Int.max / 2
-        if !quillDefaults {
-            c.dropout = 0
-            c.warmupSteps = 0
-            c.decay = .none
-        }
-        let folder = ModelFolder(FileManager.default.temporaryDirectory.appendingPathComponent("quill-budget-\(getpid())"))
+        let folder = BenchEngineOptions.scratchFolder("budget")
         defer { try? FileManager.default.removeItem(at: folder.url) }
         let trainer = try Trainer(configuration: c, training: training, validation: validation,
-                                  vocabulary: vocabulary, textOptions: TextOptions(), folder: folder)
+                                  vocabulary: vocabulary, textOptions: TextOptions(), folder: folder,
+                                  threads: options.threads)
         let summary = try trainer.run()
-        let exact = Evaluator(model: trainer.model, batch: 32, seq: s.seq, precision: .float32).evaluate(validation)
+        let exact = Evaluator(model: trainer.model, batch: 32, seq: c.seq, precision: .float32).evaluate(validation)
         let nats = exact.natsPerCharacter
-        try writeLine(options.jsonHead(mode: "budget", vocabularySize: v)
-              + String(format: ",\"seconds\":%.1f,\"steps\":%d,\"train_chars\":%d,\"val_nats_per_char\":%.4f,\"val_bits_per_char\":%.4f,\"val_perplexity\":%.4f,\"settings\":\"%@\"}",
-                       summary.seconds, summary.steps, summary.trainingCharacters, nats, nats / log(2), exp(nats),
-                       quillDefaults ? "quill-defaults" : "peer"))
+        try options.printLine(mode: "budget", vocabularySize: vocabulary.count, Figures(
+            seconds: JSONOutput.decimal(summary.seconds, 1), steps: summary.steps, train_chars: summary.trainingCharacters,
+            val_nats_per_char: JSONOutput.decimal(nats, 4), val_bits_per_char: JSONOutput.decimal(nats / log(2), 4),
+            val_perplexity: JSONOutput.decimal(exp(nats), 4), settings: quillDefaults ? "quill-defaults" : "peer"))
     }
 }
 
@@ -191,26 +235,29 @@ struct BenchSample: ParsableCommand {
         abstract: "Measure batch-1 sampling characters per second (temperature 1).")
 
     @OptionGroup var options: BenchEngineOptions
-    @Option(help: "Characters to generate.")
+    @Option(parsing: .unconditional, help: "Characters to generate.")
     var length: Int = 2000
 
     func validate() throws {
-        if length < 1 { throw ValidationError("--length must be at least 1, not \(length).") }
+        if length < 1 || length > 100_000_000 { throw ValidationError("--length must be from 1 to 100000000, not \(length).") }
+    }
+
+    private struct Figures: Encodable {
+        var sample_chars_per_s: Double
+        var length: Int
     }
 
     func run() throws {
         let (_, _, vocabulary) = try options.loadCorpus()
-        let v = vocabulary.count
-        var random = QuillRandom(seed: 1)
-        let model = LanguageModel.initialized(options.configuration(vocabularySize: v), random: &random)
+        let model = options.freshModel(vocabularySize: vocabulary.count)
         let generator = TextGenerator(model: model, vocabulary: vocabulary, precision: options.precision)
         // Warm-up: the first characters pay for page faults and thread start-up.
         try generator.generate(prompt: [], length: 10, settings: .unchanged, seed: 1, ignoreEndOfDocument: true) { _, _ in }
-        let start = ContinuousClock.now
+        let timer = Stopwatch()
         try generator.generate(prompt: [], length: length, settings: .unchanged, seed: 1, ignoreEndOfDocument: true) { _, _ in }
-        let rate = Double(length) / seconds(since: start)
-        try writeLine(options.jsonHead(mode: "sample", vocabularySize: v)
-              + ",\"sample_chars_per_s\":\(String(format: "%.1f", rate)),\"length\":\(length)}")
+        let rate = Double(length) / max(timer.seconds, 1e-9)
+        try options.printLine(mode: "sample", vocabularySize: vocabulary.count,
+                              Figures(sample_chars_per_s: JSONOutput.decimal(rate, 1), length: length))
     }
 }
 
@@ -222,16 +269,19 @@ struct BenchEval: ParsableCommand {
 
     @OptionGroup var options: BenchEngineOptions
 
+    private struct Figures: Encodable {
+        var eval_chars_per_s: Double
+        var val_nats_per_char: Double
+    }
+
     func run() throws {
         let (_, validation, vocabulary) = try options.loadCorpus()
-        let v = vocabulary.count
-        var random = QuillRandom(seed: 1)
-        let model = LanguageModel.initialized(options.configuration(vocabularySize: v), random: &random)
-        let evaluator = Evaluator(model: model, batch: 32, seq: options.sizes.seq, precision: options.precision)
-        let start = ContinuousClock.now
+        let model = options.freshModel(vocabularySize: vocabulary.count)
+        let evaluator = Evaluator(model: model, batch: 32, seq: options.trainingConfiguration().seq, precision: options.precision)
+        let timer = Stopwatch()
         let result = evaluator.evaluate(validation)
-        let rate = Double(result.count) / seconds(since: start)
-        try writeLine(options.jsonHead(mode: "eval", vocabularySize: v)
-              + ",\"eval_chars_per_s\":\(String(format: "%.1f", rate)),\"val_nats_per_char\":\(String(format: "%.4f", result.natsPerCharacter))}")
+        let rate = Double(result.count) / max(timer.seconds, 1e-9)
+        try options.printLine(mode: "eval", vocabularySize: vocabulary.count, Figures(
+            eval_chars_per_s: JSONOutput.decimal(rate, 1), val_nats_per_char: JSONOutput.decimal(result.natsPerCharacter, 4)))
     }
 }

@@ -15,18 +15,28 @@ extension QuillCommand.Bench {
 
         @OptionGroup var corpus: CorpusOptions
 
+        private struct Line: Encodable {
+            var mode = "tokenize"
+            var bytes: Int
+            var characters: Int
+            var tokens: Int
+            var documents: Int
+            var vocab: Int
+            var seconds: Double
+            var mb_per_s: Double
+            var peak_rss_mb: Double
+        }
+
         func run() throws {
-            let start = DispatchTime.now().uptimeNanoseconds
+            let timer = Stopwatch()
             let encoded = try CorpusEncoder.encode(corpus.source(paths: paths), options: corpus.textOptions)
-            let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+            let seconds = timer.seconds
             let megabytes = Double(encoded.byteCount) / 1e6
-            func fixed(_ x: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", x) }
-            try writeLine("""
-            {"mode":"tokenize","bytes":\(encoded.byteCount),"characters":\(encoded.characterCount),\
-            "tokens":\(encoded.tokens.count),"documents":\(encoded.documentCount),"vocab":\(encoded.vocabulary.count),\
-            "seconds":\(fixed(seconds, 4)),"mb_per_s":\(fixed(megabytes / max(seconds, 1e-9), 1)),\
-            "peak_rss_mb":\(fixed(peakResidentMegabytes(), 1))}
-            """)
+            try writeLine(try JSONOutput.line(Line(
+                bytes: encoded.byteCount, characters: encoded.characterCount, tokens: encoded.tokens.count,
+                documents: encoded.documentCount, vocab: encoded.vocabulary.count, seconds: JSONOutput.decimal(seconds, 4),
+                mb_per_s: JSONOutput.decimal(megabytes / max(seconds, 1e-9), 1),
+                peak_rss_mb: JSONOutput.decimal(peakResidentMegabytes(), 1))))
         }
     }
 }

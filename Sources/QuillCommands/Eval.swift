@@ -76,22 +76,14 @@ extension QuillCommand {
             let speed = Double(result.count) / max(seconds, 1e-9)
 
             if json {
-                var object: [String: Any] = [
-                    "nats_per_char": result.natsPerCharacter,
-                    "bits_per_char": result.bitsPerCharacter,
-                    "perplexity": result.perplexity,
-                    "characters": result.count,
-                    "documents": encoded.documentCount,
-                    "unknown_characters": unknownCount,
-                    "files": files.map(SystemPath.display),
-                    "seconds": seconds,
-                    "chars_per_s": speed,
-                ]
                 var unknownByName: [String: Int] = [:]
                 for (scalar, count) in encoded.unknown { unknownByName[Vocabulary.displayName(of: scalar)] = count }
-                object["unknown"] = unknownByName
-                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-                try writeLine(SafeText.escapingJSON(String(decoding: data, as: UTF8.self)))
+                let report = EvalReport(
+                    nats_per_char: result.natsPerCharacter, bits_per_char: result.bitsPerCharacter,
+                    perplexity: result.perplexity, characters: result.count, documents: encoded.documentCount,
+                    unknown_characters: unknownCount, files: files.map(SystemPath.display), seconds: seconds, chars_per_s: speed,
+                    unknown: unknownByName)
+                try writeLine(SafeText.escapingJSON(try JSONOutput.line(report)))
                 return
             }
             if unknownCount > 0 {
@@ -102,5 +94,38 @@ extension QuillCommand {
             try writeLine("scored \(result.count) characters (\(characters) of text and \(encoded.documentCount) document ends) in \(encoded.documentCount) document\(encoded.documentCount == 1 ? "" : "s"); \(unknownCount) outside the vocabulary")
             try writeLine(String(format: "%.2fs, %@ chars/s", seconds, Format.count(speed)))
         }
+    }
+}
+
+/// What `quill eval --json` prints; scripts read these keys. A figure that is not finite is null.
+private struct EvalReport: Encodable {
+    var nats_per_char: Double
+    var bits_per_char: Double
+    var perplexity: Double
+    var characters: Int
+    var documents: Int
+    var unknown_characters: Int
+    var files: [String]
+    var seconds: Double
+    var chars_per_s: Double
+    var unknown: [String: Int]
+
+    enum CodingKeys: String, CodingKey {
+        case nats_per_char, bits_per_char, perplexity, characters, documents, unknown_characters, files, seconds, chars_per_s, unknown
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        func real(_ x: Double, _ key: CodingKeys) throws { try c.encode(x.isFinite ? x : nil, forKey: key) }
+        try real(nats_per_char, .nats_per_char)
+        try real(bits_per_char, .bits_per_char)
+        try real(perplexity, .perplexity)
+        try c.encode(characters, forKey: .characters)
+        try c.encode(documents, forKey: .documents)
+        try c.encode(unknown_characters, forKey: .unknown_characters)
+        try c.encode(files, forKey: .files)
+        try real(seconds, .seconds)
+        try real(chars_per_s, .chars_per_s)
+        try c.encode(unknown, forKey: .unknown)
     }
 }

@@ -36,30 +36,14 @@ extension QuillCommand {
             let names = (0..<Int32(file.vocabulary.count)).map { file.vocabulary.displayName(of: $0) }
 
             if json {
-                var object: [String: Any] = [
-                    "file": shownPath,
-                    "bytes": bytes,
-                    "format": ModelFile.formatName,
-                    "format_version": ModelFile.formatVersion,
-                    "vocab_size": c.vocabularySize,
-                    "embed_size": c.embeddingSize,
-                    "hidden_size": c.hiddenSize,
-                    "layers": c.layers,
-                    "dropout": Double(c.dropout.description) ?? Double(c.dropout),
-                    "parameters": parameters,
-                    "normalization": file.textOptions.form.displayName,
-                    "case_fold": file.textOptions.caseFold,
-                    "step": file.step,
-                    "code_points": file.vocabulary.scalars.map { Int($0.value) },
-                    "vocabulary": names,
-                    "info": file.info,
-                ]
-                if let validation {
-                    object["validation"] = ["nats_per_char": validation, "bits_per_char": validation / log(2.0),
-                                            "perplexity": exp(validation)]
-                }
-                let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-                try writeLine(SafeText.escapingJSON(String(decoding: data, as: UTF8.self)))
+                let report = InspectReport(
+                    file: shownPath, bytes: bytes, format: ModelFile.formatName, format_version: ModelFile.formatVersion,
+                    vocab_size: c.vocabularySize, embed_size: c.embeddingSize, hidden_size: c.hiddenSize, layers: c.layers,
+                    dropout: Double(c.dropout.description) ?? Double(c.dropout), parameters: parameters,
+                    normalization: file.textOptions.form.displayName, case_fold: file.textOptions.caseFold, step: file.step,
+                    code_points: file.vocabulary.scalars.map { Int($0.value) }, vocabulary: names, info: file.info,
+                    validation: validation.map { InspectReport.Validation(nats_per_char: $0, bits_per_char: $0 / log(2.0), perplexity: exp($0)) })
+                try writeLine(SafeText.escapingJSON(try JSONOutput.line(report)))
                 return
             }
 
@@ -88,6 +72,33 @@ extension QuillCommand {
             try StandardStream.output.write(out)
         }
     }
+}
+
+/// What `quill inspect --json` prints; scripts read these keys. `validation` is left out when the model has no score.
+private struct InspectReport: Encodable {
+    struct Validation: Encodable {
+        var nats_per_char: Double
+        var bits_per_char: Double
+        var perplexity: Double
+    }
+
+    var file: String
+    var bytes: Int
+    var format: String
+    var format_version: String
+    var vocab_size: Int
+    var embed_size: Int
+    var hidden_size: Int
+    var layers: Int
+    var dropout: Double
+    var parameters: Int
+    var normalization: String
+    var case_fold: Bool
+    var step: Int
+    var code_points: [Int]
+    var vocabulary: [String]
+    var info: [String: String]
+    var validation: Validation?
 }
 
 /// Reads and checks the model a command was given: a model file, or a model folder holding `model.safetensors`.

@@ -44,78 +44,92 @@ extension QuillCommand {
         @Option(help: ArgumentHelp("Validate on this file instead of holding out the corpus's end.", valueName: "file"))
         var val: String?
 
-        // Model shape: taken from the saved run when resuming.
-        @Option(help: "Embedding width (default 64; typical 32-256).") var embed: Int?
-        @Option(help: "LSTM hidden width (default 512; typical 128-1024).") var hidden: Int?
-        @Option(help: "Stacked LSTM layers (default 2; typical 1-3).") var layers: Int?
-        @Option(help: "Dropout between layers and before the decoder (default 0.1; 0-0.5).") var dropout: Float?
-
-        // Windows and optimizer.
-        @Option(help: "Lanes per step (default 32; typical 16-128).") var batch: Int?
-        @Option(help: "Characters per lane per step, the BPTT length (default 64; typical 32-256).") var seq: Int?
-        @Option(help: "Peak learning rate (default 0.002; typical 0.0005-0.005).") var lr: Float?
-        @Option(help: "Adam beta1 (default 0.9).") var beta1: Double?
-        @Option(help: "Adam beta2 (default 0.999).") var beta2: Double?
-        @Option(help: "Adam epsilon (default 1e-8).") var eps: Double?
-        @Option(name: .customLong("weight-decay"), help: "AdamW weight decay (default 0: plain Adam; typical 0.01-0.1).") var weightDecay: Double?
-        @Option(help: "Clip the gradients' global norm to this (default 5).") var clip: Float?
-        @Option(help: "Warm-up steps to the peak learning rate (default 100).") var warmup: Int?
-        @Option(help: "Learning-rate decay after warm-up: cosine (default), linear or none.") var decay: LearningRateDecay?
-        @Option(name: .customLong("decay-steps"), help: "Steps the decay runs over (default: the step limit, or what fits in --time).") var decaySteps: Int?
-        @Option(name: .customLong("min-lr-fraction"), help: "Where the decay ends, as a fraction of the peak (default 0.1).") var minLRFraction: Float?
-        @Option(help: "Random seed for initialization and dropout (default 1).") var seed: UInt64?
-        @Option(help: "Matrix products in bfloat16 (default; about twice as fast on CPUs with AVX-512 BF16, float32 elsewhere) or float32; weights and optimizer stay float32.")
-        var precision: ComputePrecision?
+        // Training settings: help, ranges and defaults come from `TrainingSettings`; each is bound to
+        // its setting in `settingFlags`. The model shape and optimizer are taken from the saved run when resuming.
+        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.embeddingSize.help)) var embed: Int?
+        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.hiddenSize.help)) var hidden: Int?
+        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.layers.help)) var layers: Int?
+        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.dropout.help)) var dropout: Float?
+        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.batch.help)) var batch: Int?
+        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.seq.help)) var seq: Int?
+        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.learningRate.help)) var lr: Float?
+        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.beta1.help)) var beta1: Double?
+        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.beta2.help)) var beta2: Double?
+        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.epsilon.help)) var eps: Double?
+        @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: ArgumentHelp(TrainingSettings.weightDecay.help))
+        var weightDecay: Double?
+        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.clip.help)) var clip: Float?
+        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.warmupSteps.help)) var warmup: Int?
+        @Option(help: ArgumentHelp(TrainingSettings.decay.help)) var decay: LearningRateDecay?
+        @Option(name: .customLong("decay-steps"), parsing: .unconditional, help: ArgumentHelp(TrainingSettings.decaySteps.help))
+        var decaySteps: Int?
+        @Option(name: .customLong("min-lr-fraction"), parsing: .unconditional,
+                help: ArgumentHelp(TrainingSettings.minimumLearningRateFraction.help))
+        var minLRFraction: Float?
+        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.seed.help)) var seed: UInt64?
+        @Option(help: ArgumentHelp(TrainingSettings.precision.help)) var precision: ComputePrecision?
 
         // Limits and evaluation.
-        @Option(help: "Stop after this many steps in all (default: no step limit).") var steps: Int?
-        @Option(help: "Stop after this many passes over the training text (default: no limit).") var epochs: Int?
-        @Option(help: ArgumentHelp("Stop after this much wall-clock time in this run, such as 90s, 10m, 2h (default 10m when no other limit is given).", valueName: "duration"))
+        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.steps.help)) var steps: Int?
+        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.epochs.help)) var epochs: Int?
+        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.timeLimit.help + " Such as 90s, 10m, 2h.", valueName: "duration"))
         var time: WallClock?
-        @Option(name: .customLong("eval-every"), help: "Steps between validation passes (default 500).") var evalEvery: Int?
-        @Option(name: .customLong("val-frac"), help: "Fraction of the corpus, from its end, held out to validate (default 0.1; up to 0.5).") var valFrac: Double?
-        @Option(help: "Stop early after this many validation passes without improvement (default 0: never).") var patience: Int?
+        @Option(name: .customLong("eval-every"), parsing: .unconditional, help: ArgumentHelp(TrainingSettings.evalEvery.help))
+        var evalEvery: Int?
+        @Option(name: .customLong("val-frac"), parsing: .unconditional, help: ArgumentHelp(TrainingSettings.validationFraction.help))
+        var valFrac: Double?
+        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.earlyStopPatience.help)) var patience: Int?
+
+        /// Each training option bound to its setting.
+        static let settingFlags: [SettingFlag<Train>] = [
+            SettingFlag("--embed", TrainingSettings.embeddingSize) { $0.embed },
+            SettingFlag("--hidden", TrainingSettings.hiddenSize) { $0.hidden },
+            SettingFlag("--layers", TrainingSettings.layers) { $0.layers },
+            SettingFlag("--dropout", TrainingSettings.dropout) { $0.dropout },
+            SettingFlag("--batch", TrainingSettings.batch) { $0.batch },
+            SettingFlag("--seq", TrainingSettings.seq) { $0.seq },
+            SettingFlag("--lr", TrainingSettings.learningRate) { $0.lr },
+            SettingFlag("--beta1", TrainingSettings.beta1) { $0.beta1 },
+            SettingFlag("--beta2", TrainingSettings.beta2) { $0.beta2 },
+            SettingFlag("--eps", TrainingSettings.epsilon) { $0.eps },
+            SettingFlag("--weight-decay", TrainingSettings.weightDecay) { $0.weightDecay },
+            SettingFlag("--clip", TrainingSettings.clip) { $0.clip },
+            SettingFlag("--warmup", TrainingSettings.warmupSteps) { $0.warmup },
+            SettingFlag("--decay", TrainingSettings.decay) { $0.decay },
+            SettingFlag("--decay-steps", TrainingSettings.decaySteps) { $0.decaySteps },
+            SettingFlag("--min-lr-fraction", TrainingSettings.minimumLearningRateFraction) { $0.minLRFraction },
+            SettingFlag("--steps", TrainingSettings.steps) { $0.steps },
+            SettingFlag("--epochs", TrainingSettings.epochs) { $0.epochs },
+            SettingFlag("--time", TrainingSettings.timeLimit, { $0.time }, convert: \.seconds),
+            SettingFlag("--eval-every", TrainingSettings.evalEvery) { $0.evalEvery },
+            SettingFlag("--val-frac", TrainingSettings.validationFraction) { $0.valFrac },
+            SettingFlag("--patience", TrainingSettings.earlyStopPatience) { $0.patience },
+            SettingFlag("--precision", TrainingSettings.precision) { $0.precision },
+            SettingFlag("--seed", TrainingSettings.seed) { $0.seed },
+        ]
 
         @Option(name: .customLong("sample-length"), help: "Characters of the sample printed at the end (default 300; 0 for none).")
         var sampleLength = 300
 
         func validate() throws {
             if resume && force { throw ValidationError("--resume and --force contradict each other; use one.") }
+            if val != nil && valFrac != nil {
+                throw ValidationError("--val and --val-frac contradict each other: --val validates on another file, --val-frac holds out the corpus's end; use one.")
+            }
             if sampleLength < 0 || sampleLength > 100_000 { throw ValidationError("--sample-length must be from 0 to 100000.") }
+            try Self.settingFlags.validate(self)
+            do {
+                try trainingConfiguration().validate()
+            } catch {
+                throw ValidationError("\(Self.settingFlags.naming(error))")
+            }
         }
 
         /// The run's settings from the defaults and the flags given.
         func trainingConfiguration() -> TrainingConfiguration {
-            var c = TrainingConfiguration()
-            if let embed { c.embeddingSize = embed }
-            if let hidden { c.hiddenSize = hidden }
-            if let layers { c.layers = layers }
-            if let dropout { c.dropout = dropout }
-            if let batch { c.batch = batch }
-            if let seq { c.seq = seq }
-            if let lr { c.learningRate = lr }
-            if let beta1 { c.beta1 = beta1 }
-            if let beta2 { c.beta2 = beta2 }
-            if let eps { c.epsilon = eps }
-            if let weightDecay { c.weightDecay = weightDecay }
-            if let clip { c.clip = clip }
-            if let warmup { c.warmupSteps = warmup }
-            if let decay { c.decay = decay }
-            if let decaySteps { c.decaySteps = decaySteps }
-            if let minLRFraction { c.minimumLearningRateFraction = minLRFraction }
-            if let seed { c.seed = seed }
-            if let precision { c.precision = precision }
-            if let evalEvery { c.evalEvery = evalEvery }
-            if let valFrac { c.validationFraction = valFrac }
-            if let patience { c.earlyStopPatience = patience }
-            if steps == nil && epochs == nil && time == nil {
-                c.steps = 0
-                c.timeLimit = 600
-            } else {
-                c.steps = steps ?? 0
-                c.epochs = epochs ?? 0
-                c.timeLimit = time?.seconds ?? 0
-            }
+            var c = Self.settingFlags.configuration(self)
+            // The default time limit applies only when no other limit is given.
+            if (steps != nil || epochs != nil) && time == nil { c.timeLimit = 0 }
             if c.steps > 0 && c.warmupSteps >= c.steps && warmup == nil {
                 c.warmupSteps = c.steps / 10
             }
@@ -135,7 +149,7 @@ extension QuillCommand {
                 if created, (try? FileSystem.entries(of: folder.url.path))?.isEmpty == true {
                     FileSystem.remove(folder.url.path)
                 }
-                throw error
+                throw Self.settingFlags.naming(error)
             }
         }
 
@@ -193,7 +207,7 @@ extension QuillCommand {
                 summary = try trainer.run(stopRequested: { StopSignal.received }, events: reporter.handle)
             } catch let error as TrainingError {
                 terminal.clearLive()
-                throw CommandError("\(error) The last good checkpoint in \(folder.url.path) is intact.")
+                throw CommandError("\(error.description(naming: Self.settingFlags.flag(for:))) The last good checkpoint in \(folder.url.path) is intact.")
             }
             terminal.clearLive()
             report(summary, folder: folder, terminal: terminal)
@@ -239,32 +253,17 @@ extension QuillCommand {
             return !existed
         }
 
-        /// Flags given with --resume must agree with the saved run; only the limits may change.
+        /// Flags given with --resume must agree with the saved run; only the limits and the evaluation cadence may change.
         private func checkResumeFlags(_ saved: TrainingConfiguration, _ folder: ModelFolder) throws {
-            func check<T: Equatable>(_ flag: String, _ given: T?, _ value: T) throws {
-                if let given, given != value {
-                    throw CheckpointError.differentModel(path: folder.state.path, flag: flag, saved: "\(value)", given: "\(given)")
+            for binding in Self.settingFlags where binding.setting.fixedOnResume {
+                guard let given = binding.typed(self) else { continue }
+                var asked = saved
+                binding.apply(self, &asked)
+                if binding.setting.differs(asked, saved) {
+                    throw CheckpointError.differentSetting(path: folder.state.path, name: binding.setting.name,
+                                                           saved: binding.setting.value(in: saved), given: given)
                 }
             }
-            try check("--embed", embed, saved.embeddingSize)
-            try check("--hidden", hidden, saved.hiddenSize)
-            try check("--layers", layers, saved.layers)
-            try check("--dropout", dropout, saved.dropout)
-            try check("--batch", batch, saved.batch)
-            try check("--seq", seq, saved.seq)
-            try check("--lr", lr, saved.learningRate)
-            try check("--beta1", beta1, saved.beta1)
-            try check("--beta2", beta2, saved.beta2)
-            try check("--eps", eps, saved.epsilon)
-            try check("--weight-decay", weightDecay, saved.weightDecay)
-            try check("--clip", clip, saved.clip)
-            try check("--warmup", warmup, saved.warmupSteps)
-            try check("--decay", decay, saved.decay)
-            try check("--decay-steps", decaySteps, saved.decaySteps)
-            try check("--min-lr-fraction", minLRFraction, saved.minimumLearningRateFraction)
-            try check("--seed", seed, saved.seed)
-            try check("--precision", precision, saved.precision)
-            try check("--val-frac", valFrac, saved.validationFraction)
         }
 
         private func report(_ summary: TrainingSummary, folder: ModelFolder, terminal: Terminal) {

@@ -49,11 +49,12 @@ struct JSONParseError: Error, Equatable {
     var offset: Int
 }
 
-/// A strict RFC 8259 JSON reader for untrusted headers.
+/// A strict RFC 8259 JSON reader for everything untrusted: file headers, JSON Lines, training states.
 ///
 /// It never traps on any input: it validates UTF-8, rejects control characters in strings,
 /// lone surrogate escapes, duplicate object keys (compared by their Unicode scalars, not by
-/// canonical equivalence), trailing garbage other than whitespace, and nesting deeper than
+/// canonical equivalence), numbers beyond a 64-bit float's range, trailing commas and any
+/// other text after the value than whitespace, and nesting deeper than
 /// `maximumDepth`, so a hostile header cannot exhaust the stack.
 enum StrictJSON {
     static let maximumDepth = 64
@@ -156,9 +157,17 @@ enum StrictJSON {
                 members.append((key, item))
                 skipWhitespace()
                 guard index < bytes.count else { throw fail("unexpected end of text inside an object") }
-                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                if bytes[index] == UInt8(ascii: ",") { index += 1; try refuseTrailingComma(before: "}"); continue }
                 if bytes[index] == UInt8(ascii: "}") { index += 1; return .object(members) }
                 throw fail("expected ',' or '}' in an object")
+            }
+        }
+
+        /// Throws when the next text after whitespace closes the container, as in `{"a": 1,}`.
+        mutating func refuseTrailingComma(before closing: Unicode.Scalar) throws {
+            skipWhitespace()
+            if index < bytes.count, bytes[index] == UInt8(ascii: closing) {
+                throw fail("a trailing comma before '\(closing)'")
             }
         }
 
@@ -172,7 +181,7 @@ enum StrictJSON {
                 items.append(try value(depth: depth + 1))
                 skipWhitespace()
                 guard index < bytes.count else { throw fail("unexpected end of text inside an array") }
-                if bytes[index] == UInt8(ascii: ",") { index += 1; continue }
+                if bytes[index] == UInt8(ascii: ",") { index += 1; try refuseTrailingComma(before: "]"); continue }
                 if bytes[index] == UInt8(ascii: "]") { index += 1; return .array(items) }
                 throw fail("expected ',' or ']' in an array")
             }
@@ -201,7 +210,11 @@ enum StrictJSON {
                 if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
                 guard digits() > 0 else { throw fail("a number has no exponent digits") }
             }
-            return .number(lexeme: String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self))
+            let lexeme = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+            guard Double(lexeme)?.isFinite == true else {
+                throw JSONParseError(reason: "the number \(lexeme.prefix(24)) is too large for a 64-bit float", offset: start)
+            }
+            return .number(lexeme: lexeme)
         }
 
         mutating func hex4() throws -> UInt32 {

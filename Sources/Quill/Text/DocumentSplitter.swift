@@ -128,13 +128,19 @@ struct DocumentSplitter {
         if let failure = bytes.withUnsafeBufferPointer({ StrictUTF8.firstFailure(in: $0) }) {
             throw TokenizerError.invalidUTF8(file: file, offset: lineOffset + failure.index, bytes: failure.bytes)
         }
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else {
+        let value: JSONValue
+        do {
+            value = try StrictJSON.parse(bytes)
+        } catch let error as JSONParseError {
+            throw TokenizerError.jsonLineInvalid(file: file, line: lineNumber, column: error.offset + 1, reason: error.reason)
+        }
+        guard case let .object(members) = value else {
             throw TokenizerError.jsonLineNotJSON(file: file, line: lineNumber)
         }
-        guard let value = object[field] else {
+        guard let member = members.first(where: { $0.key.utf8.elementsEqual(field.utf8) }) else {
             throw TokenizerError.jsonLineMissingField(file: file, line: lineNumber, field: field)
         }
-        guard let text = value as? String, !(value is NSNumber) else {
+        guard case let .string(text) = member.value else {
             throw TokenizerError.jsonLineFieldNotString(file: file, line: lineNumber, field: field)
         }
         var utf8 = Array(text.utf8)

@@ -12,7 +12,9 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
     case emptyCorpus(paths: [String])
     /// Every line of the corpus is a document separator, so no document is left.
     case onlySeparators(paths: [String], separator: String)
-    /// A JSON Lines line is not a JSON object.
+    /// A JSON Lines line is not well-formed JSON: `reason` at byte `column` (from 1) of the line.
+    case jsonLineInvalid(file: String, line: Int, column: Int, reason: String)
+    /// A JSON Lines line is JSON, but not an object.
     case jsonLineNotJSON(file: String, line: Int)
     /// A JSON Lines object lacks the text field.
     case jsonLineMissingField(file: String, line: Int, field: String)
@@ -41,6 +43,8 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
         case let .onlySeparators(paths, separator):
             let what = separator.isEmpty ? "blank lines" : "separator lines '\(separator)'"
             return "The corpus \(paths.joined(separator: ", ")) holds only \(what) and no document; check --doc-separator."
+        case let .jsonLineInvalid(file, line, column, reason):
+            return "Line \(line) of \(file) is not valid JSON: \(reason) at byte \(column) of the line; each non-blank line of a JSON Lines file must be one JSON object."
         case let .jsonLineNotJSON(file, line):
             return "Line \(line) of \(file) is not a JSON object; each non-blank line of a JSON Lines file must be one object."
         case let .jsonLineMissingField(file, line, field):

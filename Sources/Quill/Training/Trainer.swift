@@ -44,12 +44,12 @@ public final class Trainer {
     /// Lanes used to score the validation split.
     public static let evaluationBatch = 32
 
-    /// A fresh run: weights initialized from the seed.
+    /// A fresh run: weights initialized from the seed, the engine on `threads` worker threads.
     ///
     /// - Throws: `TrainingError` when the corpus is too short for one window or the split is empty.
     public convenience init(configuration: TrainingConfiguration, training: [Int32], validation: [Int32],
                             vocabulary: Vocabulary, textOptions: TextOptions, folder: ModelFolder,
-                            info: [String: String] = [:]) throws {
+                            info: [String: String] = [:], threads: Int = defaultEngineThreadCount) throws {
         try configuration.validate()
         guard validation.count >= 2 else { throw TrainingError.emptyValidationSplit(tokens: validation.count, validationFraction: configuration.validationFraction) }
         let modelConfiguration = configuration.modelConfiguration(vocabularySize: vocabulary.count)
@@ -70,13 +70,13 @@ public final class Trainer {
                   folder: folder, info: info, training: training, validation: validation,
                   fingerprint: Trainer.fingerprint(training: training, validation: validation, vocabulary: vocabulary),
                   batcher: batcher, state: RecurrentState(configuration: modelConfiguration, batch: configuration.batch),
-                  random: random, schedule: schedule, scheduleFixed: scheduleFixed)
+                  random: random, schedule: schedule, scheduleFixed: scheduleFixed, threads: threads)
     }
 
     /// Resumes a run from the training state in `folder`.
     ///
-    /// The model shape, optimizer and schedule come from the saved state; only the limits
-    /// (`steps`, `epochs`, `timeLimit`, `patience`) and `evalEvery` may change.
+    /// The model shape, optimizer and schedule come from the saved state; only the settings that are
+    /// not `fixedOnResume` (the limits and `evalEvery`) come from `limits`.
     ///
     /// - Throws: `CheckpointError` when the state is missing, unreadable, or was made from another corpus.
     public convenience init(resuming folder: ModelFolder, limits: TrainingConfiguration, training: [Int32], validation: [Int32],
@@ -89,12 +89,7 @@ public final class Trainer {
         guard checkpoint.textOptions == textOptions else {
             throw CheckpointError.differentText(path: folder.state.path, saved: checkpoint.textOptions.summary, given: textOptions.summary)
         }
-        var configuration = checkpoint.configuration
-        configuration.steps = limits.steps
-        configuration.epochs = limits.epochs
-        configuration.timeLimit = limits.timeLimit
-        configuration.earlyStopPatience = limits.earlyStopPatience
-        configuration.evalEvery = limits.evalEvery
+        let configuration = checkpoint.configuration.resumed(with: limits)
         try configuration.validate()
         self.init(configuration: configuration, model: LanguageModel(weights: checkpoint.weights), vocabulary: vocabulary,
                   textOptions: textOptions, folder: folder, info: info, training: training, validation: validation,
@@ -116,7 +111,8 @@ public final class Trainer {
     /// The parts both starts share: engine workspace, optimizer and buffers for `model`.
     private init(configuration: TrainingConfiguration, model: LanguageModel, vocabulary: Vocabulary, textOptions: TextOptions,
                  folder: ModelFolder, info: [String: String], training: [Int32], validation: [Int32], fingerprint: String,
-                 batcher: Batcher, state: RecurrentState, random: QuillRandom, schedule: LearningRateSchedule, scheduleFixed: Bool) {
+                 batcher: Batcher, state: RecurrentState, random: QuillRandom, schedule: LearningRateSchedule, scheduleFixed: Bool,
+                 threads: Int = defaultEngineThreadCount) {
         self.configuration = configuration
         self.model = model
         self.vocabulary = vocabulary
@@ -130,7 +126,8 @@ public final class Trainer {
         self.random = random
         self.schedule = schedule
         self.scheduleFixed = scheduleFixed
-        step = TrainingStep(model: model, batch: configuration.batch, seq: configuration.seq, precision: configuration.precision)
+        step = TrainingStep(model: model, batch: configuration.batch, seq: configuration.seq, precision: configuration.precision,
+                            threads: threads)
         optimizer = AdamOptimizer(layout: model.layout, configuration: configuration)
         gradients = ParameterBuffer(layout: model.layout)
         inputs = [Int32](repeating: 0, count: configuration.batch * configuration.seq)
@@ -171,12 +168,8 @@ public final class Trainer {
     public func run(stopRequested: () -> Int32? = { nil }, events: (TrainingEvent) -> Void = { _ in }) throws -> TrainingSummary {
         try FileSystem.createDirectory(folder.url.path)
         let metrics = try MetricsLog(url: folder.metrics)
-        let clock = ContinuousClock()
-        let started = clock.now
-        func elapsed() -> Double {
-            let d = clock.now - started
-            return Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18
-        }
+        let stopwatch = Stopwatch()
+        func elapsed() -> Double { stopwatch.seconds }
         let firstStep = stepCount
         if firstStep == 0 && !FileSystem.exists(folder.state.path) {
             // A checkpoint before any work, so a crash at any moment leaves a model that loads.
@@ -360,15 +353,38 @@ final class MetricsLog {
 
     deinit { close(descriptor) }
 
+    /// One line of `metrics.jsonl`; users and scripts read these keys.
+    private struct Line: Encodable {
+        var step: Int
+        var epoch: Double?
+        var train_loss: Double?
+        var val_loss: Double?
+        var lr: Double?
+        var chars_per_s: Double?
+
+        enum CodingKeys: String, CodingKey { case step, epoch, train_loss, val_loss, lr, chars_per_s }
+
+        /// Every key is written, a missing value as null.
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(step, forKey: .step)
+            try c.encode(epoch, forKey: .epoch)
+            try c.encode(train_loss, forKey: .train_loss)
+            try c.encode(val_loss, forKey: .val_loss)
+            try c.encode(lr, forKey: .lr)
+            try c.encode(chars_per_s, forKey: .chars_per_s)
+        }
+    }
+
     func append(step: Int, epoch: Double, trainLoss: Double?, validationLoss: Double?, learningRate: Float,
                 charactersPerSecond: Double) throws {
-        func number(_ x: Double?, _ digits: Int) -> String {
-            guard let x, x.isFinite else { return "null" }
-            return String(format: "%.\(digits)f", x)
+        func number(_ x: Double?, _ digits: Int) -> Double? {
+            guard let x, x.isFinite else { return nil }
+            return JSONOutput.decimal(x, digits)
         }
-        let line = "{\"step\":\(step),\"epoch\":\(number(epoch, 4)),\"train_loss\":\(number(trainLoss, 5)),"
-            + "\"val_loss\":\(number(validationLoss, 5)),\"lr\":\(number(Double(learningRate), 8)),"
-            + "\"chars_per_s\":\(number(charactersPerSecond, 1))}\n"
+        let line = try JSONOutput.line(Line(
+            step: step, epoch: number(epoch, 4), train_loss: number(trainLoss, 5), val_loss: number(validationLoss, 5),
+            lr: number(Double(learningRate), 8), chars_per_s: number(charactersPerSecond, 1))) + "\n"
         let bytes = Array(line.utf8)
         var done = 0
         while done < bytes.count {

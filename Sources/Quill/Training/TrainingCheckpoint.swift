@@ -59,9 +59,7 @@ struct TrainingCheckpoint {
                             schedule: schedule, scheduleFixed: scheduleFixed, bestValidationLoss: bestValidationLoss,
                             bestStep: bestStep, evaluationsWithoutImprovement: evaluationsWithoutImprovement,
                             lastValidationLoss: lastValidationLoss, lastEvaluatedStep: lastEvaluatedStep)
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        let json = String(decoding: try encoder.encode(header), as: UTF8.self)
+        let json = try JSONOutput.line(header)
         let s = recurrentState
         let stateShape = [s.layers, s.batch, s.hiddenSize]
         let data = SafeTensors.encode([
@@ -97,7 +95,9 @@ struct TrainingCheckpoint {
         }
         let header: Header
         do {
-            header = try JSONDecoder().decode(Header.self, from: Data((file.metadata["checkpoint"] ?? "").utf8))
+            header = try StrictJSONDecoder().decode(Header.self, from: Array((file.metadata["checkpoint"] ?? "").utf8))
+        } catch let error as JSONParseError {
+            throw CheckpointError.unreadable(path: path, reason: "its settings are not valid JSON (\(error.reason) at byte \(error.offset))")
         } catch {
             throw CheckpointError.unreadable(path: path, reason: "its settings do not parse")
         }
@@ -158,28 +158,34 @@ struct TrainingCheckpoint {
 }
 
 /// A training state that cannot be written, read or resumed.
+///
+/// Messages name settings as `TrainingSettings` does; a command line prints `description(naming:)`.
 public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     case missing(path: String)
     case unreadable(path: String, reason: String)
     case unwritable(path: String, reason: String)
     case differentCorpus(path: String)
     case differentText(path: String, saved: String, given: String)
-    case differentModel(path: String, flag: String, saved: String, given: String)
+    /// A setting that a resumed run keeps (see `TrainingSetting.fixedOnResume`) was given another value.
+    case differentSetting(path: String, name: String, saved: String, given: String)
 
-    public var description: String {
+    public var description: String { description(naming: { $0 }) }
+
+    /// The message with each setting called what `name` returns for its name (a flag, say).
+    public func description(naming name: (String) -> String) -> String {
         switch self {
         case let .missing(path):
-            return "There is no training state to resume at \(path); train without --resume first, or point --out at the folder of an earlier run."
+            return "There is no training state to resume at \(path); start a new run there first, or resume the folder of an earlier run."
         case let .unreadable(path, reason):
-            return "The training state \(path) cannot be used: \(reason); train again without --resume to start over."
+            return "The training state \(path) cannot be used: \(reason); start a new run instead of resuming."
         case let .unwritable(path, reason):
             return "Cannot write \(path): \(reason)."
         case let .differentCorpus(path):
-            return "The training state \(path) was made from a different corpus; resume with the same corpus and document options, or train without --resume."
+            return "The training state \(path) was made from a different corpus; resume with the same corpus and document options, or start a new run."
         case let .differentText(path, saved, given):
-            return "The training state \(path) was made with \(saved) text but \(given) was asked; resume with the same --normalization and --case-fold."
-        case let .differentModel(path, flag, saved, given):
-            return "The training state \(path) has \(flag) \(saved) but \(given) was asked; drop \(flag) to resume, or train without --resume."
+            return "The training state \(path) was made with \(saved) text but \(given) was asked; resume with the same normalization and case folding."
+        case let .differentSetting(path, setting, saved, given):
+            return "The training state \(path) has \(name(setting)) \(saved) but \(given) was asked; keep the saved \(name(setting)) to resume, or start a new run."
         }
     }
 }
