@@ -94,8 +94,8 @@ final class TokenizerErrorTests: XCTestCase {
         let folder = try TemporaryFolder()
         let notJSON = try folder.write("a.jsonl", "{\"text\": \"ok\"}\n\n{text: nope}\n")
         let error = tokenizerError { try self.encode([notJSON], splitting: .jsonLines(field: "text")) }
-        XCTAssertEqual(error, .jsonLineNotJSON(file: notJSON.path, line: 3))
-        assertMessage(error, mentions: [notJSON.path, "Line 3", "not a JSON object"])
+        XCTAssertEqual(error, .jsonLineInvalid(file: notJSON.path, line: 3, column: 2, reason: "expected a string key"))
+        assertMessage(error, mentions: [notJSON.path, "Line 3", "not valid JSON", "byte 2"])
         let array = try folder.write("b.jsonl", "[\"text\"]\n")
         XCTAssertEqual(tokenizerError { try self.encode([array], splitting: .jsonLines(field: "text")) },
                        .jsonLineNotJSON(file: array.path, line: 1))
@@ -112,6 +112,27 @@ final class TokenizerErrorTests: XCTestCase {
         let badUTF8 = try folder.write("e.jsonl", Array("{\"text\": \"ok\"}\n{\"text\": \"".utf8) + [0xC3, 0x28] + Array("\"}".utf8))
         XCTAssertEqual(tokenizerError { try self.encode([badUTF8], splitting: .jsonLines(field: "text")) },
                        .invalidUTF8(file: badUTF8.path, offset: 25, bytes: [0xC3, 0x28]))
+    }
+
+    func testJSONLinesAreReadStrictlyWithTheReasonAndLine() throws {
+        let folder = try TemporaryFolder()
+        let cases: [(line: String, column: Int, reason: String)] = [
+            (#"{"text": "x",}"#, 14, "a trailing comma before '}'"),
+            (#"{"text": "x", "tags": ["a",]}"#, 28, "a trailing comma before ']'"),
+            (#"{"id": "\ud800", "text": "x"}"#, 15, "a lone surrogate escape"),
+            (#"{"score": 1e999999, "text": "x"}"#, 11, "the number 1e999999 is too large for a 64-bit float"),
+            (#"{"text": "x", "text": "y"}"#, 15, "duplicate key \"text\""),
+            (#"{"text": "x"} {"text": "y"}"#, 15, "unexpected text after the JSON value"),
+        ]
+        for (index, item) in cases.enumerated() {
+            let file = try folder.write("s\(index).jsonl", "{\"text\": \"ok\"}\n" + item.line + "\n")
+            let error = tokenizerError { try self.encode([file], splitting: .jsonLines(field: "text")) }
+            XCTAssertEqual(error, .jsonLineInvalid(file: file.path, line: 2, column: item.column, reason: item.reason), item.line)
+            assertMessage(error, mentions: [file.path, "Line 2", item.reason])
+        }
+        // Well-formed JSON in other fields is let be, whatever it holds.
+        let fine = try folder.write("fine.jsonl", #"{"score": 1e300, "meta": {"a": [null, true, "\ud83d\ude00"]}, "text": "x\u00e9"}"# + "\n")
+        XCTAssertNoThrow(try encode([fine], splitting: .jsonLines(field: "text")))
     }
 
     func testBinaryFiles() throws {
