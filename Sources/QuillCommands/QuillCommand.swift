@@ -20,9 +20,3 @@ public struct QuillCommand: ParsableCommand {
 
 /// The version printed by `quill --version` and written into model files.
 public let quillVersion = "0.1.0"
-
-/// The error of a subcommand whose work is not built yet.
-struct NotBuiltYet: Error, CustomStringConvertible {
-    var command: String
-    var description: String { "'quill \(command)' is not built yet in this version of Quill." }
-}

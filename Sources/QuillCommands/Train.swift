@@ -72,7 +72,7 @@ extension QuillCommand {
         // Limits and evaluation.
         @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.steps.help)) var steps: Int?
         @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.epochs.help)) var epochs: Int?
-        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.timeLimit.help + " Such as 90s, 10m, 2h.", valueName: "duration"))
+        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.timeLimit.help, valueName: "duration"))
         var time: WallClock?
         @Option(name: .customLong("eval-every"), parsing: .unconditional, help: ArgumentHelp(TrainingSettings.evalEvery.help))
         var evalEvery: Int?

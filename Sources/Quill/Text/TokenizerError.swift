@@ -42,15 +42,15 @@ public enum TokenizerError: Error, Equatable, CustomStringConvertible {
             return "The corpus \(paths.joined(separator: ", ")) holds no text; give files that are not empty."
         case let .onlySeparators(paths, separator):
             let what = separator.isEmpty ? "blank lines" : "separator lines '\(separator)'"
-            return "The corpus \(paths.joined(separator: ", ")) holds only \(what) and no document; check --doc-separator."
+            return "The corpus \(paths.joined(separator: ", ")) holds only \(what) and no document; check the document separator."
         case let .jsonLineInvalid(file, line, column, reason):
             return "Line \(line) of \(file) is not valid JSON: \(reason) at byte \(column) of the line; each non-blank line of a JSON Lines file must be one JSON object."
         case let .jsonLineNotJSON(file, line):
             return "Line \(line) of \(file) is not a JSON object; each non-blank line of a JSON Lines file must be one object."
         case let .jsonLineMissingField(file, line, field):
-            return "Line \(line) of \(file) has no field \"\(field)\"; check --jsonl-field or the file."
+            return "Line \(line) of \(file) has no field \"\(field)\"; check the field name or the file."
         case let .jsonLineFieldNotString(file, line, field):
-            return "The field \"\(field)\" on line \(line) of \(file) is not a string; check --jsonl-field or the file."
+            return "The field \"\(field)\" on line \(line) of \(file) is not a string; check the field name or the file."
         case let .binaryFile(file):
             return "\(file) looks binary (it holds NUL or many control bytes); give text files only."
         case let .unknownCharacter(name, file, position):

@@ -1,11 +1,9 @@
-import Foundation
-
 /// Why a training run ended.
 public enum TrainingStopReason: Equatable, Sendable, CustomStringConvertible {
     case stepLimit
     case epochLimit
     case timeLimit
-    /// Validation stopped improving for `--patience` evaluations.
+    /// Validation stopped improving for `earlyStopPatience` evaluations.
     case earlyStop
     /// A signal asked to stop (SIGINT or SIGTERM); the step in progress was finished and saved.
     case interrupted(signal: Int32)
@@ -68,16 +66,4 @@ public struct TrainingSummary: Sendable {
     public var bestStep: Int?
     /// Validation loss of the final weights.
     public var finalValidationLoss: Double?
-}
-
-/// The files of a model folder.
-public struct ModelFolder: Sendable {
-    public let url: URL
-    public init(_ url: URL) { self.url = url }
-    /// The model ready for sampling: the weights with the best validation loss so far.
-    public var model: URL { url.appendingPathComponent("model.safetensors") }
-    /// Everything needed to resume exactly: latest weights, Adam moments, positions, generator.
-    public var state: URL { url.appendingPathComponent("training-state.safetensors") }
-    /// One JSON object per logged step.
-    public var metrics: URL { url.appendingPathComponent("metrics.jsonl") }
 }

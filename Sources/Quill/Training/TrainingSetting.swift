@@ -99,12 +99,11 @@ public protocol AnyTrainingSetting: Sendable {
 extension TrainingSetting: @unchecked Sendable {}
 
 extension TrainingSetting where Value == Int {
-    /// A whole number in `range`.
+    /// A whole number in `range`; `zeroMeans` says what 0 stands for, shown with the default when it is 0.
     init(_ keyPath: WritableKeyPath<TrainingConfiguration, Int>, name: String, default value: Int, summary: String,
          unit: String = "", range: ClosedRange<Int>, zeroMeans: String? = nil, typical: String? = nil,
          fixedOnResume: Bool = true) {
-        var text = "a whole number from \(range.lowerBound) to \(range.upperBound)"
-        if let zeroMeans { text += " (0: \(zeroMeans))" }
+        let text = "a whole number from \(range.lowerBound) to \(range.upperBound)"
         self.init(keyPath, name: name, default: value, summary: summary, unit: unit, range: text, typical: typical,
                   fixedOnResume: fixedOnResume, rejected: ["\(range.lowerBound - 1)", "\(range.upperBound + 1)"],
                   defaultText: value == 0 && zeroMeans != nil ? "0, \(zeroMeans!)" : nil,

@@ -74,9 +74,9 @@ public enum TrainingSettings {
     public static let maximumTime = 31_536_000.0
     public static let timeLimit = TrainingSetting<Double>(
         \.timeLimit, name: "timeLimit", default: 600,
-        summary: "Wall-clock training time of this run; ignored when a step or epoch limit is given instead",
+        summary: "Wall-clock training time of this run, in seconds; the default applies when no step or epoch limit is given",
         unit: "seconds", lower: .from(0), upper: .to(maximumTime), fixedOnResume: false,
-        defaultText: "600 seconds (10m)", rangeText: "a duration from 0 to one year (31536000 seconds)")
+        defaultText: "600 seconds, 10m", rangeText: "a duration from 0 to one year (31536000 seconds), such as 90s, 10m or 2h")
 
     // Evaluation.
     public static let evalEvery = TrainingSetting<Int>(

@@ -21,7 +21,7 @@ final class StrictJSONDecoderTests: XCTestCase {
         var random = QuillRandom(seed: 5)
         let floats = (0..<200).map { _ in Float(bitPattern: UInt32(truncatingIfNeeded: random.next()) & 0x7F7F_FFFF) }
         let doubles = (0..<200).map { _ in Double(bitPattern: random.next() & 0x7FEF_FFFF_FFFF_FFFF) }
-        let sample = Sample(f: floats + [0, -0.0, 1e-45, .greatestFiniteMagnitude], d: doubles + [5e-324, 0.1],
+        let sample = Sample(f: floats + [0, -0.0, .leastNonzeroMagnitude, .greatestFiniteMagnitude], d: doubles + [.leastNonzeroMagnitude, 0.1],
                             i: Int.min, u: UInt64.max, s: "é\"\\\u{1}😀/", b: true, o: nil, n: 2.5, nested: ["a": [0, 0x10FFFF]])
         let text = try JSONOutput.line(sample)
         let back = try StrictJSONDecoder().decode(Sample.self, from: Array(text.utf8))
