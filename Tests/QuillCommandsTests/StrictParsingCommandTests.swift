@@ -59,3 +59,32 @@ final class StrictParsingCommandTests: XCTestCase {
         XCTAssertEqual(try Data(contentsOf: state), before, "a refused resume touches nothing")
     }
 }
+
+/// `quill bench` finds its corpus from a flag, with the project's own recipe output as the default.
+final class BenchCorpusCommandTests: XCTestCase {
+    func testAMissingBenchCorpusIsASentenceNamingTheRecipe() throws {
+        let dir = TestCorpus.folder()
+        let process = Process()
+        process.executableURL = QuillBinary.url
+        process.arguments = ["bench", "eval", "--hidden", "8"]
+        process.currentDirectoryURL = dir
+        let err = Pipe()
+        process.standardError = err
+        process.standardOutput = Pipe()
+        try process.run()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationStatus, 1)
+        XCTAssertTrue(stderr.contains("The benchmark corpus corpora/data/tinyshakespeare.txt does not exist; run corpora/tinyshakespeare.sh"), stderr)
+
+        let given = try QuillBinary.run(["bench", "sample", "--corpus", dir.appendingPathComponent("nope.txt").path])
+        XCTAssertEqual(given.status, 1)
+        XCTAssertTrue(given.stderr.contains("nope.txt does not exist; check the path given to --corpus."), given.stderr)
+    }
+
+    func testBenchSizesAreCheckedAgainstTheSettingsTable() throws {
+        let result = try QuillBinary.run(["bench", "throughput", "--hidden", "-5"])
+        XCTAssertNotEqual(result.status, 0)
+        XCTAssertTrue(result.stderr.contains("The value -5 for --hidden is out of range; use \(TrainingSettings.hiddenSize.rangeText)."), result.stderr)
+    }
+}
