@@ -98,6 +98,11 @@ struct TrainingCheckpoint {
             header = try StrictJSONDecoder().decode(Header.self, from: Array((file.metadata["checkpoint"] ?? "").utf8))
         } catch let error as JSONParseError {
             throw CheckpointError.unreadable(path: path, reason: "its settings are not valid JSON (\(error.reason) at byte \(error.offset))")
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw CheckpointError.unreadable(path: path, reason: "its settings lack \((context.codingPath + [key]).map(\.stringValue).joined(separator: "."))")
+        } catch let DecodingError.typeMismatch(_, context) {
+            let name = context.codingPath.map(\.stringValue).joined(separator: ".")
+            throw CheckpointError.unreadable(path: path, reason: "its setting \(name) is wrong (\(context.debugDescription))")
         } catch {
             throw CheckpointError.unreadable(path: path, reason: "its settings do not parse")
         }

@@ -55,3 +55,31 @@ final class TrainingSettingsTests: XCTestCase {
         XCTAssertFalse(TrainingSettings.embeddingSize.contains(16_384))
     }
 }
+
+/// Each default is written once: in the table, nowhere else in the sources.
+final class TrainingDefaultsInSourcesTests: XCTestCase {
+    private func source(_ path: String) throws -> String {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent()
+        return try String(contentsOf: root.appendingPathComponent(path), encoding: .utf8)
+    }
+
+    func testTheConfigurationTakesEveryDefaultFromTheTable() throws {
+        let text = try source("Sources/Quill/Training/TrainingConfiguration.swift")
+        let fields = text.split(separator: "\n").filter { $0.contains("public var ") && $0.contains(" = ") }
+        XCTAssertEqual(fields.count, TrainingSettings.all.count)
+        for (line, setting) in zip(fields, TrainingSettings.all) {
+            XCTAssertTrue(line.hasSuffix("= TrainingSettings.\(setting.name).defaultValue"), String(line))
+        }
+    }
+
+    func testTheCommandsRetypeNoDefault() throws {
+        for path in ["Sources/QuillCommands/Train.swift", "Sources/QuillCommands/BenchEngine.swift"] {
+            let text = try source(path)
+            for setting in TrainingSettings.all {
+                XCTAssertFalse(text.contains("default \(setting.defaultText)"), "\(path) retypes the default of \(setting.name)")
+            }
+            XCTAssertFalse(text.contains("default 10m"), path)
+        }
+    }
+}
