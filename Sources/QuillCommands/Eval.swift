@@ -30,7 +30,7 @@ extension QuillCommand {
         @OptionGroup(title: "Documents")
         var documents: DocumentOptions
 
-        @Option(help: "Lanes scored together; changes where lanes start, so keep it fixed to compare models (typical 16-128).")
+        @Option(parsing: .unconditional, help: "Lanes scored together; changes where lanes start, so keep it fixed to compare models (typical 16-128).")
         var batch = 32
 
         @Option(help: "Matrix products in float32 (default; exact) or bfloat16 (several times faster on CPUs with AVX-512 BF16, within about 0.001 nats).")

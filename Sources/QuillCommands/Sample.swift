@@ -45,26 +45,26 @@ extension QuillCommand {
         @Option(help: "Text to continue (default: none, so the model starts a new document).")
         var prompt = ""
 
-        @Option(help: "Characters to generate per sample, the prompt not counted.")
+        @Option(parsing: .unconditional, help: "Characters to generate per sample, the prompt not counted.")
         var length = 500
 
-        @Option(help: "Sampling temperature: 0 = greedy, <1 = more conservative, >1 = more random (typical 0.5-1.2).")
+        @Option(parsing: .unconditional, help: "Sampling temperature: 0 = greedy, <1 = more conservative, >1 = more random (typical 0.5-1.2).")
         var temperature: Float = 1
 
-        @Option(name: .customLong("top-k"), help: "Draw only from the K most probable characters; 0 = off (typical 20-100).")
+        @Option(name: .customLong("top-k"), parsing: .unconditional, help: "Draw only from the K most probable characters; 0 = off (typical 20-100).")
         var topK = 0
 
-        @Option(name: .customLong("top-p"), help: "Draw only from the most probable characters whose mass reaches P; 1 = off (typical 0.8-0.95).")
+        @Option(name: .customLong("top-p"), parsing: .unconditional, help: "Draw only from the most probable characters whose mass reaches P; 1 = off (typical 0.8-0.95).")
         var topP: Float = 1
 
-        @Option(help: "Random seed; sample i of a batch uses seed + i (a fixed default, so runs are reproducible).")
+        @Option(parsing: .unconditional, help: "Random seed; sample i of a batch uses seed + i (a fixed default, so runs are reproducible).")
         var seed: UInt64 = 1
 
         @Option(name: .customLong("stop"), help: ArgumentHelp(
             "End a sample where this text appears (not printed); repeatable, normalized like the prompt.", valueName: "text"))
         var stops: [String] = []
 
-        @Option(help: "Samples to generate together as one batch, printed one after another.")
+        @Option(parsing: .unconditional, help: "Samples to generate together as one batch, printed one after another.")
         var samples = 1
 
         @Flag(name: .customLong("ignore-eod"), help: "When the model ends a document, start a new one instead of stopping (until 100 documents in a row end before their first character).")

@@ -108,7 +108,7 @@ extension QuillCommand {
             SettingFlag("--seed", TrainingSettings.seed) { $0.seed },
         ]
 
-        @Option(name: .customLong("sample-length"), help: "Characters of the sample printed at the end (default 300; 0 for none).")
+        @Option(name: .customLong("sample-length"), parsing: .unconditional, help: "Characters of the sample printed at the end (default 300; 0 for none).")
         var sampleLength = 300
 
         func validate() throws {
@@ -116,7 +116,7 @@ extension QuillCommand {
             if val != nil && valFrac != nil {
                 throw ValidationError("--val and --val-frac contradict each other: --val validates on another file, --val-frac holds out the corpus's end; use one.")
             }
-            if sampleLength < 0 || sampleLength > 100_000 { throw ValidationError("--sample-length must be from 0 to 100000.") }
+            if sampleLength < 0 || sampleLength > 100_000 { throw ValidationError("--sample-length must be from 0 to 100000, not \(sampleLength).") }
             try Self.settingFlags.validate(self)
             do {
                 try trainingConfiguration().validate()

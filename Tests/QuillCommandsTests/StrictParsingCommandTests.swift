@@ -33,6 +33,22 @@ final class StrictParsingCommandTests: XCTestCase {
         }
     }
 
+    func testANegativeNumberIsCheckedAsAValueNeverReportedAsMissing() throws {
+        let model = TrainedModel.shared.model
+        let cases: [[String]] = [
+            ["train", "x.txt", "--layers", "-1"], ["train", "x.txt", "--lr", "-0.5"], ["train", "x.txt", "--sample-length", "-1"],
+            ["sample", model, "--temperature", "-1"], ["sample", model, "--length", "-5"], ["sample", model, "--top-k", "-3"],
+            ["sample", model, "--top-p", "-0.5"], ["sample", model, "--samples", "-2"],
+            ["eval", model, "x.txt", "--batch", "-4"], ["bench", "sample", "--seq", "-8"],
+        ]
+        for arguments in cases {
+            let result = try run(arguments)
+            XCTAssertNotEqual(result.status, 0, "\(arguments)")
+            XCTAssertFalse(result.stderr.contains("Missing value"), "\(arguments): \(result.stderr)")
+            XCTAssertTrue(result.stderr.contains(arguments[arguments.count - 1]), "the sentence shows the value: \(arguments): \(result.stderr)")
+        }
+    }
+
     func testATrainingStateWithLooseJSONSettingsIsRefused() throws {
         let dir = TestCorpus.folder()
         let corpus = TestCorpus.file(in: dir, characters: 4_000)
