@@ -24,3 +24,30 @@ public enum JSONOutput {
         return scaled.isFinite ? scaled / scale : x
     }
 }
+
+/// Writes JSON text whose member order is fixed by a format, as the safetensors header's is: compact,
+/// members in the order given, strings escaped minimally. Everything else goes through `JSONOutput`.
+enum JSONText {
+    /// `text` as a JSON string literal: quotes, backslashes and control characters escaped, everything else as UTF-8.
+    static func quoted(_ text: String) -> String {
+        var out = "\""
+        for scalar in text.unicodeScalars {
+            switch scalar.value {
+            case 0x22: out += "\\\""
+            case 0x5C: out += "\\\\"
+            case 0x0A: out += "\\n"
+            case 0x0D: out += "\\r"
+            case 0x09: out += "\\t"
+            case 0x00..<0x20, 0x7F:
+                out += "\\u" + String(scalar.value, radix: 16).leftPadded(to: 4)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    /// `values` as a JSON array of integers, such as `[10,32,97]`.
+    static func integers<I: BinaryInteger>(_ values: [I]) -> String {
+        "[" + values.map { "\($0)" }.joined(separator: ",") + "]"
+    }
+}

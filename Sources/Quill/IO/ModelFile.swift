@@ -107,7 +107,7 @@ public struct ModelFile {
             "dropout": configuration.dropout.description,
             "normalization": textOptions.form.displayName,
             "case_fold": textOptions.caseFold ? "true" : "false",
-            "vocabulary": "[" + vocabulary.scalars.map { String($0.value) }.joined(separator: ",") + "]",
+            "vocabulary": JSONText.integers(vocabulary.scalars.map(\.value)),
             "step": String(step),
         ]
         for (key, value) in info { m[Self.infoPrefix + key] = value }

@@ -288,24 +288,3 @@ enum StrictJSON {
         }
     }
 }
-
-/// Writes JSON text deterministically: compact, members in the order given, strings escaped minimally.
-enum JSONText {
-    /// `text` as a JSON string literal: quotes, backslashes and control characters escaped, everything else as UTF-8.
-    static func quoted(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar.value {
-            case 0x22: out += "\\\""
-            case 0x5C: out += "\\\\"
-            case 0x0A: out += "\\n"
-            case 0x0D: out += "\\r"
-            case 0x09: out += "\\t"
-            case 0x00..<0x20, 0x7F:
-                out += "\\u" + String(scalar.value, radix: 16).leftPadded(to: 4)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
-}
