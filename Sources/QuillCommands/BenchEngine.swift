@@ -250,7 +250,7 @@ struct BenchSample: ParsableCommand {
     func run() throws {
         let (_, _, vocabulary) = try options.loadCorpus()
         let model = options.freshModel(vocabularySize: vocabulary.count)
-        let generator = TextGenerator(model: model, vocabulary: vocabulary, precision: options.precision)
+        let generator = TextGenerator(model: model, vocabulary: vocabulary, precision: options.precision, threads: options.threads)
         // Warm-up: the first characters pay for page faults and thread start-up.
         try generator.generate(prompt: [], length: 10, settings: .unchanged, seed: 1, ignoreEndOfDocument: true) { _, _ in }
         let timer = Stopwatch()

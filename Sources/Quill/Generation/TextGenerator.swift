@@ -15,13 +15,15 @@ public final class TextGenerator {
     /// - Parameters:
     ///   - samples: samples generated together, 1 to `SamplingSettings.maximumSampleCount`.
     ///   - precision: the engine's products; `.bfloat16` is several times faster on CPUs with AVX-512 BF16.
-    public init(model: LanguageModel, vocabulary: Vocabulary, samples: Int = 1, precision: ComputePrecision = .float32) {
+    ///   - threads: the engine's worker threads; the results are the same for any count.
+    public init(model: LanguageModel, vocabulary: Vocabulary, samples: Int = 1, precision: ComputePrecision = .float32,
+                threads: Int = defaultEngineThreadCount) {
         precondition(samples >= 1, "at least one sample")
         precondition(vocabulary.count == model.configuration.vocabularySize, "vocabulary and model disagree")
         self.model = model
         self.vocabulary = vocabulary
         self.samples = samples
-        engine = InferenceEngine(model: model, batch: samples, maxSeq: 1, precision: precision)
+        engine = InferenceEngine(model: model, batch: samples, maxSeq: 1, precision: precision, threads: threads)
         state = RecurrentState(configuration: model.configuration, batch: samples)
         tokens = [Int32](repeating: 0, count: samples)
         logits = .allocate(capacity: samples * model.configuration.vocabularySize)

@@ -20,20 +20,3 @@ public enum ComputePrecision: String, CaseIterable, Sendable, Codable {
         self == .bfloat16 && Self.bfloat16Available ? .bfloat16 : .float32
     }
 }
-
-/// The number of worker threads engines use by default: the active cores, at most 2 shards' worth.
-public var defaultEngineThreadCount: Int {
-    max(1, min(ProcessInfo.processInfo.activeProcessorCount, 2))
-}
-
-/// Splits `batch` lanes into `count` contiguous shards as evenly as possible, larger ones last.
-func laneShards(batch: Int, count: Int) -> [(first: Int, lanes: Int)] {
-    var result: [(first: Int, lanes: Int)] = []
-    var first = 0
-    for s in 0..<count {
-        let lanes = (batch - first) / (count - s)
-        result.append((first, lanes))
-        first += lanes
-    }
-    return result
-}

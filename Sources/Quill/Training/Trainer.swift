@@ -36,8 +36,8 @@ public final class Trainer {
     private var inputs: [Int32]
     private var targets: [Int32]
 
-    /// Test hook: steps (counted from 1) whose gradient gets a NaN, as a diverging run would.
-    var debugPoisonedSteps: Set<Int> = []
+    /// A test seam, nil in normal use: called with each step's number (from 1) and its gradients before clipping.
+    var gradientHookForTesting: ((Int, ParameterBuffer) -> Void)?
 
     /// Consecutive non-finite steps after which training stops.
     public static let maximumSkippedSteps = 25
@@ -206,9 +206,7 @@ public final class Trainer {
                     step.run(inputs: i, targets: t, state: state, gradients: gradients, random: &random)
                 }
             }
-            if debugPoisonedSteps.contains(stepCount + 1) {
-                gradients.pointer[gradients.count / 2] = .nan
-            }
+            gradientHookForTesting?(stepCount + 1, gradients)
             let clip = GradientClipping.clip(gradients, maxNorm: configuration.clip)
             if loss.isFinite && clip.isFinite {
                 optimizer.step(weights: model.weights, gradients: gradients, learningRate: rate)

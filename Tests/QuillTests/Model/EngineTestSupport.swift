@@ -108,3 +108,12 @@ func randomTokens(count: Int, vocabularySize V: Int, random: inout QuillRandom) 
 func maxAbsDifference<A: Sequence, B: Sequence>(_ a: A, _ b: B) -> Double where A.Element: BinaryFloatingPoint, B.Element: BinaryFloatingPoint {
     zip(a, b).map { abs(Double($0) - Double($1)) }.max() ?? 0
 }
+
+extension Trainer {
+    /// Puts a NaN into the gradient of the given steps (counted from 1), as a diverging run would.
+    func poisonGradients(atSteps steps: Set<Int>) {
+        gradientHookForTesting = { step, gradients in
+            if steps.contains(step) { gradients.pointer[gradients.count / 2] = .nan }
+        }
+    }
+}

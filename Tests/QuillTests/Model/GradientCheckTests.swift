@@ -34,7 +34,7 @@ final class GradientCheckTests: XCTestCase {
     func check(model: LanguageModel, inputs: [Int32], targets: [Int32], state: RecurrentState,
                seed: UInt64, leak: Bool) -> Outcome {
         let step = TrainingStep(model: model, batch: Self.batch, seq: Self.seq)
-        step.debugLeakGradientAcrossResets = leak
+        step.leaksGradientAcrossResetsForTesting = leak
         let analytic = ParameterBuffer(layout: model.layout)
         let scratch = ParameterBuffer(layout: model.layout)
         let n = Double(Self.batch * Self.seq)

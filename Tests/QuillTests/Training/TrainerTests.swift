@@ -34,7 +34,7 @@ final class TrainerTests: XCTestCase {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("quill-trainer-\(UUID())")
         defer { try? FileManager.default.removeItem(at: folder) }
         let trainer = try makeTrainer(folder: folder, steps: 3)
-        trainer.debugPoisonedSteps = [2]
+        trainer.poisonGradients(atSteps: [2])
         var weightsAfter: [Int: [Float]] = [:]
         var skipped: [Int] = []
         let summary = try trainer.run { event in
@@ -57,7 +57,7 @@ final class TrainerTests: XCTestCase {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("quill-trainer-\(UUID())")
         defer { try? FileManager.default.removeItem(at: folder) }
         let trainer = try makeTrainer(folder: folder, steps: 100)
-        trainer.debugPoisonedSteps = Set(11...100)
+        trainer.poisonGradients(atSteps: Set(11...100))
         XCTAssertThrowsError(try trainer.run()) { error in
             guard case let TrainingError.diverged(step, skipped) = error else { return XCTFail("\(error)") }
             XCTAssertEqual(step, 10 + Trainer.maximumSkippedSteps)
@@ -85,7 +85,7 @@ final class TrainerTests: XCTestCase {
         defer { try? FileManager.default.removeItem(at: folder) }
         let trainer = try makeTrainer(folder: folder, steps: 100, patience: 2)
         // From step 6 on the weights stop changing, so validation stops improving.
-        trainer.debugPoisonedSteps = Set(6...20)
+        trainer.poisonGradients(atSteps: Set(6...20))
         var evaluations: [(Int, Bool)] = []
         let summary = try trainer.run { event in
             if case let .evaluated(step, _, isBest) = event { evaluations.append((step, isBest)) }

@@ -1,0 +1,88 @@
+/// The layers of a model as one engine drives them: embedding, the LSTM stack and the decoder,
+/// forward through all of them and backward through all of them, for one shard of lanes.
+///
+/// The training step and the inference engine each hold one; training keeps every activation
+/// for backward, inference runs the same forward without keeping them.
+final class ModelLayers: @unchecked Sendable {
+    let model: LanguageModel
+    let strategy: ProductStrategy
+    let use: EngineUse
+    let embedding: Embedding
+    let lstm: [LSTMLayer]
+    let decoder: Decoder
+
+    init(model: LanguageModel, strategy: ProductStrategy, use: EngineUse) {
+        self.model = model
+        self.strategy = strategy
+        self.use = use
+        embedding = Embedding(model: model)
+        lstm = (0..<model.configuration.layers).map {
+            LSTMLayer(model: model, layer: $0, strategy: strategy, use: use)
+        }
+        decoder = Decoder(model: model)
+    }
+
+    /// A workspace for one shard of lanes and windows of up to `seq` steps.
+    func workspace(for shard: LaneShard, seq: Int) -> ShardWorkspace {
+        ShardWorkspace(configuration: model.configuration, shard: shard, seq: seq, strategy: strategy, use: use)
+    }
+
+    /// Refreshes every layer's bias sums and packed weights, spread over `threads` threads.
+    func pack(threads: Int) {
+        let jobs = lstm.map(\.weights.packJobs)
+        let total = jobs.reduce(0, +), lstm = self.lstm
+        LaneShard.run(total, threads: threads) { job in
+            var layer = 0, index = job
+            while index >= jobs[layer] { index -= jobs[layer]; layer += 1 }
+            lstm[layer].weights.pack(job: index)
+        }
+    }
+
+    /// Embedding, every LSTM layer and the decoder product over one shard's window; advances `state`.
+    ///
+    /// - inputs: [lanes, seq] token ids of the shard, lane-major.
+    /// - On return `w.logits` holds [seq * lanes, V] logits without the decoder bias.
+    /// - splitSteps: a single forward-only step may split its products with the helper thread.
+    func forward(_ w: ShardWorkspace, inputs: UnsafePointer<Int32>, seq: Int, state: RecurrentState,
+                 applyDropout: Bool, splitSteps: Bool = false) {
+        precondition(seq >= 1 && seq <= w.seq, "seq must be in 1...maxSeq")
+        let h = model.configuration.hiddenSize, lanes = w.lanes
+        embedding.forward(inputs: inputs, lanes: lanes, seq: seq, embedded: w.embedded.pointer, keep: w.keep.pointer)
+        var input = UnsafePointer(w.embedded.pointer)
+        for (k, layer) in lstm.enumerated() {
+            layer.forward(input: input, seq: seq, lanes: lanes, keep: w.keep.pointer,
+                          hiddenState: state.hidden(layer: k) + w.shard.first * h, cellState: state.cell(layer: k) + w.shard.first * h,
+                          activations: w.layers[k], applyDropout: applyDropout, scratch: w.scratch, splitSteps: splitSteps)
+            input = UnsafePointer(w.layers[k].output)
+        }
+        decoder.forward(input: input, rows: seq * lanes, logits: w.logits.pointer, vectorForOneRow: use == .inference)
+    }
+
+    /// The loss and every gradient of the window `forward` last ran on `w` (with kept activations).
+    ///
+    /// - targets: [lanes, seq], lane-major.
+    /// - gradients: overwritten with `d(loss)/d(weights)` where loss is the summed cross-entropy times `lossScale`.
+    /// - leakAcrossResets: a test seam: lets gradient flow backward across resets (which is wrong).
+    /// - Returns: the summed cross-entropy in nats.
+    func backward(_ w: ShardWorkspace, inputs: UnsafePointer<Int32>, targets: UnsafePointer<Int32>,
+                  gradients: ParameterBuffer, lossScale: Float, leakAcrossResets: Bool = false) -> Double {
+        let layout = model.layout, lanes = w.lanes, seq = w.seq, rows = lanes * seq
+        let total = decoder.loss(logits: w.logits.pointer, lanes: lanes, seq: seq, targets: targets, gradientScale: lossScale)
+        decoder.backward(logitGradient: w.logits.pointer, input: w.layers[lstm.count - 1].output, rows: rows,
+                         ones: w.ones.pointer, weightGradient: gradients.view(at: layout.decoderWeightIndex),
+                         biasGradient: gradients.view(at: layout.decoderBiasIndex), inputGradient: w.hiddenGradient.pointer)
+        let recurrentKeep = UnsafePointer(leakAcrossResets ? w.ones.pointer : w.keep.pointer)
+        for k in stride(from: lstm.count - 1, through: 0, by: -1) {
+            let slot = layout.layerIndex(k)
+            lstm[k].backward(
+                seq: seq, lanes: lanes, outputGradient: w.hiddenGradient.pointer, recurrentKeep: recurrentKeep,
+                activations: w.layers[k], recurrentHidden: w.recurrentHidden.pointer, recurrentCell: w.recurrentCell.pointer,
+                ones: w.ones.pointer, dWih: gradients.view(at: slot), dWhh: gradients.view(at: slot + 1),
+                dBih: gradients.view(at: slot + 2), dBhh: gradients.view(at: slot + 3),
+                inputGradient: k == 0 ? w.embeddedGradient.pointer : w.hiddenGradient.pointer, scratch: w.scratch)
+        }
+        embedding.backward(inputs: inputs, lanes: lanes, seq: seq, embeddedGradient: w.embeddedGradient.pointer,
+                           tableGradient: gradients.view(at: layout.embeddingIndex))
+        return total
+    }
+}
