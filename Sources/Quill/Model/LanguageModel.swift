@@ -3,8 +3,8 @@ import Foundation
 /// A Quill language model: its configuration and its weights in one flat buffer.
 ///
 /// `Embedding(V, E) -> L x LSTM(H) -> Dropout -> Linear(H, V)`, with the LSTM exactly
-/// PyTorch's `nn.LSTM` (gates i, f, g, o). Forward and backward live in `TrainingStep`;
-/// the forward-only paths in `InferenceEngine`.
+/// PyTorch's `nn.LSTM` (gates i, f, g, o). The layers' forward and backward are `Embedding`,
+/// `LSTMLayer` and `Decoder`; `TrainingStep` and `InferenceEngine` drive them over windows.
 public final class LanguageModel: @unchecked Sendable {
     public let configuration: ModelConfiguration
     public let layout: ParameterLayout

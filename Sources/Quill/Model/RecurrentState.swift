@@ -40,13 +40,53 @@ public final class RecurrentState: @unchecked Sendable {
     /// Sets every lane of every layer to zero.
     public func zero() { storage.zero() }
 
+    /// One lane's hidden and cell state of every layer, as values.
+    public struct Lane: Equatable, Sendable {
+        /// - hidden: [layers, H]
+        public var hidden: [Float]
+        /// - cell: [layers, H]
+        public var cell: [Float]
+    }
+
+    /// A copy of lane `lane`'s state.
+    public func lane(_ lane: Int) -> Lane {
+        checkLane(lane)
+        var value = Lane(hidden: [], cell: [])
+        for k in 0..<layers {
+            value.hidden += UnsafeBufferPointer(start: hidden(layer: k) + lane * hiddenSize, count: hiddenSize)
+            value.cell += UnsafeBufferPointer(start: cell(layer: k) + lane * hiddenSize, count: hiddenSize)
+        }
+        return value
+    }
+
+    /// Sets lane `lane` to `value`, which must hold `layers * hiddenSize` values in each part.
+    public func setLane(_ lane: Int, to value: Lane) {
+        checkLane(lane)
+        precondition(value.hidden.count == layers * hiddenSize && value.cell.count == layers * hiddenSize, "lane state size mismatch")
+        for k in 0..<layers {
+            value.hidden.withUnsafeBufferPointer {
+                (hidden(layer: k) + lane * hiddenSize).update(from: $0.baseAddress! + k * hiddenSize, count: hiddenSize)
+            }
+            value.cell.withUnsafeBufferPointer {
+                (cell(layer: k) + lane * hiddenSize).update(from: $0.baseAddress! + k * hiddenSize, count: hiddenSize)
+            }
+        }
+    }
+
     /// Sets one lane of every layer to zero, as at a document boundary.
     public func zero(lane: Int) {
-        precondition(lane >= 0 && lane < batch, "lane out of range")
+        checkLane(lane)
         for k in 0..<layers {
             (hidden(layer: k) + lane * hiddenSize).update(repeating: 0, count: hiddenSize)
             (cell(layer: k) + lane * hiddenSize).update(repeating: 0, count: hiddenSize)
         }
+    }
+
+    /// Moves lane `source`'s state to lane `destination` and zeroes `source` (nothing when they are equal).
+    public func moveLane(_ source: Int, to destination: Int) {
+        guard source != destination else { return checkLane(source) }
+        copyLane(from: self, lane: source, into: destination)
+        zero(lane: source)
     }
 
     /// An independent copy.
@@ -62,14 +102,19 @@ public final class RecurrentState: @unchecked Sendable {
         storage.pointer.update(from: other.storage.pointer, count: storage.count)
     }
 
-    /// Copies lane `lane` of `other` (every layer) into lane 0 of this single-lane state.
-    public func copyLane(from other: RecurrentState, lane: Int) {
-        precondition(batch == 1 && other.layers == layers && other.hiddenSize == hiddenSize, "state shapes differ")
-        precondition(lane >= 0 && lane < other.batch, "lane out of range")
+    /// Copies lane `lane` of `other` (every layer) into lane `destination` of this state.
+    public func copyLane(from other: RecurrentState, lane: Int, into destination: Int = 0) {
+        precondition(other.layers == layers && other.hiddenSize == hiddenSize, "state shapes differ")
+        other.checkLane(lane)
+        checkLane(destination)
         for k in 0..<layers {
-            hidden(layer: k).update(from: other.hidden(layer: k) + lane * hiddenSize, count: hiddenSize)
-            cell(layer: k).update(from: other.cell(layer: k) + lane * hiddenSize, count: hiddenSize)
+            (hidden(layer: k) + destination * hiddenSize).update(from: other.hidden(layer: k) + lane * hiddenSize, count: hiddenSize)
+            (cell(layer: k) + destination * hiddenSize).update(from: other.cell(layer: k) + lane * hiddenSize, count: hiddenSize)
         }
+    }
+
+    private func checkLane(_ lane: Int) {
+        precondition(lane >= 0 && lane < batch, "lane out of range")
     }
 
     private init(layers: Int, batch: Int, hiddenSize: Int) {
