@@ -15,23 +15,6 @@
 // Only the functions marked with this attribute use AVX-512; callers check quill_bf16_supported() first.
 #define QUILL_AVX512_BF16 __attribute__((target("avx512f,avx512bw,avx512vl,avx512bf16")))
 
-static int bf16_state = -1;
-
-int quill_bf16_supported(void) {
-    int s = __atomic_load_n(&bf16_state, __ATOMIC_RELAXED);
-    if (s < 0) {
-#if QUILL_X86
-        __builtin_cpu_init();
-        s = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw")
-            && __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512bf16");
-#else
-        s = 0;
-#endif
-        __atomic_store_n(&bf16_state, s, __ATOMIC_RELAXED);
-    }
-    return s;
-}
-
 /// Round to nearest even (NaN payloads are not preserved; the engines never feed NaN on purpose).
 static inline uint16_t to_bf16(float f) {
     uint32_t u;

@@ -12,17 +12,6 @@
 // Only the functions marked with this attribute use AVX-512; they run after quill_avx512_supported().
 #define QUILL_AVX512F __attribute__((target("avx512f")))
 
-static int f32_state = -1;
-
-static inline int use_avx512(void) {
-    int s = __atomic_load_n(&f32_state, __ATOMIC_RELAXED);
-    if (s < 0) {
-        s = quill_avx512_supported();
-        __atomic_store_n(&f32_state, s, __ATOMIC_RELAXED);
-    }
-    return s;
-}
-
 size_t quill_f32_packed_b_count(long n, long k) {
     return (size_t)((n + 15) / 16) * (size_t)k * 16;
 }
@@ -119,7 +108,7 @@ void quill_f32_gemm(long m, long n, long k, const float *a, long lda, const floa
                     float beta, float *c, long ldc, long j0, long j1) {
     if (j1 > n) j1 = n;
 #if QUILL_X86
-    if (use_avx512()) { gemm_avx512(m, n, k, a, lda, b, beta, c, ldc, j0, j1); return; }
+    if (quill_avx512_supported()) { gemm_avx512(m, n, k, a, lda, b, beta, c, ldc, j0, j1); return; }
 #endif
     quill_f32_gemm_portable(m, n, k, a, lda, b, beta, c, ldc, j0, j1);
 }

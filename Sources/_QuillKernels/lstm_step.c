@@ -3,6 +3,7 @@
 // The scalar and vector paths perform the same IEEE operations in the same order (no fused
 // multiply-adds: the target is built with -ffp-contract=off), so they give identical results.
 #include "QuillKernels.h"
+#include "QuillExp.h"
 
 #include <string.h>
 
@@ -14,73 +15,16 @@
 #define QUILL_X86 0
 #endif
 
-int quill_avx512_supported(void) {
-#if QUILL_X86
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f");
-#else
-    return 0;
-#endif
-}
-
-static int avx512_state = -1;
-
-static inline int use_avx512(void) {
-    int s = __atomic_load_n(&avx512_state, __ATOMIC_RELAXED);
-    if (s < 0) {
-        s = quill_avx512_supported();
-        __atomic_store_n(&avx512_state, s, __ATOMIC_RELAXED);
-    }
-    return s;
-}
-
-// exp(x): x clamped to [-87, 88], x = n ln2 + r, degree-7 Taylor polynomial, scaled by 2^n.
-static inline float exp_scalar(float value) {
-    float x = value < -87.0f ? -87.0f : value;
-    x = x > 88.0f ? 88.0f : x;
-    const float shifter = 12582912.0f;
-    const float t = x * 1.44269504f + shifter;
-    const float n = t - shifter;
-    const float r = (x - n * 0.69314575f) - n * 1.4286068e-6f;
-    float p = 1.0f / 5040.0f;
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    int32_t bits;
-    memcpy(&bits, &t, 4);
-    const uint32_t e = (uint32_t)((bits - 0x4B400000) + 127) << 23;
-    float scale;
-    memcpy(&scale, &e, 4);
-    return p * scale;
-}
-
-static inline float sigmoid_scalar(float x) { return 1.0f / (1.0f + exp_scalar(-x)); }
-static inline float tanh_scalar(float x) { return 1.0f - 2.0f / (exp_scalar(2.0f * x) + 1.0f); }
 
 #if QUILL_X86
+typedef float quill_float16 __attribute__((ext_vector_type(16)));
+typedef int32_t quill_int16 __attribute__((ext_vector_type(16)));
+#define QUILL_VECTOR_BITS(v) ((quill_int16)(v))
+#define QUILL_VECTOR_FLOAT(v) ((quill_float16)(v))
+
+// QuillExp.h's exp, sixteen lanes at a time.
 static inline QUILL_AVX512 __m512 exp_vector(__m512 value) {
-    __m512 x = _mm512_max_ps(value, _mm512_set1_ps(-87.0f));
-    x = _mm512_min_ps(x, _mm512_set1_ps(88.0f));
-    const __m512 shifter = _mm512_set1_ps(12582912.0f);
-    const __m512 t = _mm512_add_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504f)), shifter);
-    const __m512 n = _mm512_sub_ps(t, shifter);
-    const __m512 r = _mm512_sub_ps(_mm512_sub_ps(x, _mm512_mul_ps(n, _mm512_set1_ps(0.69314575f))),
-                                   _mm512_mul_ps(n, _mm512_set1_ps(1.4286068e-6f)));
-    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f / 720.0f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f / 120.0f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f / 24.0f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f / 6.0f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(0.5f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f));
-    p = _mm512_add_ps(_mm512_mul_ps(p, r), _mm512_set1_ps(1.0f));
-    __m512i e = _mm512_sub_epi32(_mm512_castps_si512(t), _mm512_set1_epi32(0x4B400000));
-    e = _mm512_slli_epi32(_mm512_add_epi32(e, _mm512_set1_epi32(127)), 23);
-    return _mm512_mul_ps(p, _mm512_castsi512_ps(e));
+    return (__m512)QUILL_EXP_OF(quill_float16, quill_int16, (quill_float16)value, QUILL_VECTOR_BITS, QUILL_VECTOR_FLOAT);
 }
 
 static inline QUILL_AVX512 __m512 sigmoid_vector(__m512 x) {
@@ -101,12 +45,12 @@ static void forward_scalar(float *gi, const float *bias, const float *cp, float 
     float *gf = gi + h, *gg = gi + 2 * h, *go = gi + 3 * h;
     const float *bi = bias, *bf = bias + h, *bg = bias + 2 * h, *bo = bias + 3 * h;
     for (long j = from; j < h; j++) {
-        const float i = sigmoid_scalar(gi[j] + bi[j]);
-        const float f = sigmoid_scalar(gf[j] + bf[j]);
-        const float g = tanh_scalar(gg[j] + bg[j]);
-        const float o = sigmoid_scalar(go[j] + bo[j]);
+        const float i = quill_sigmoid(gi[j] + bi[j]);
+        const float f = quill_sigmoid(gf[j] + bf[j]);
+        const float g = quill_tanh(gg[j] + bg[j]);
+        const float o = quill_sigmoid(go[j] + bo[j]);
         const float c = f * cp[j] + i * g;
-        const float t = tanh_scalar(c);
+        const float t = quill_tanh(c);
         gi[j] = i; gf[j] = f; gg[j] = g; go[j] = o;
         c_out[j] = c;
         if (t_out) t_out[j] = t;
@@ -140,7 +84,7 @@ static QUILL_AVX512 long forward_vector(float *gi, const float *bias, const floa
 
 void quill_lstm_forward_step(float *gates, const float *bias, const float *previous_cell,
                              float *cell, float *hidden, float *tanh_cell, long batch, long h) {
-    const int vector = use_avx512();
+    const int vector = quill_avx512_supported();
     (void)vector;
     for (long b = 0; b < batch; b++) {
         float *gi = gates + b * 4 * h;
@@ -198,7 +142,7 @@ static QUILL_AVX512 long backward_vector(float *gi, const float *cp, const float
 void quill_lstm_backward_step(float *gates, const float *previous_cell, const float *tanh_cell,
                               const float *hidden_gradient, const float *recurrent_hidden,
                               float *recurrent_cell, const float *recurrent_scale, long batch, long h) {
-    const int vector = use_avx512();
+    const int vector = quill_avx512_supported();
     (void)vector;
     for (long b = 0; b < batch; b++) {
         float *gi = gates + b * 4 * h;

@@ -145,7 +145,7 @@ public final class TokenSampler {
         if let scale = inverseTemperature {
             for b in 0..<fullBlocks {
                 let x = source.loadUnaligned(fromByteOffset: b * stride, as: SIMD8<Float>.self)
-                let w = samplingExp((x - maximum) * scale)
+                let w = Self.weights((x - maximum) * scale)
                 target.storeBytes(of: w, toByteOffset: b * stride, as: SIMD8<Float>.self)
                 blockSums[b] = Self.sumOfLanes(w)
             }
@@ -154,7 +154,7 @@ public final class TokenSampler {
             let temperature = settings.temperature
             for b in 0..<fullBlocks {
                 let x = source.loadUnaligned(fromByteOffset: b * stride, as: SIMD8<Float>.self)
-                let w = samplingExp((x - maximum) / temperature)
+                let w = Self.weights((x - maximum) / temperature)
                 target.storeBytes(of: w, toByteOffset: b * stride, as: SIMD8<Float>.self)
                 blockSums[b] = Self.sumOfLanes(w)
             }
@@ -165,7 +165,7 @@ public final class TokenSampler {
             var tail = 0.0
             for i in (fullBlocks * 8)..<n {
                 let shifted = logits[i] - maximum
-                let w = samplingExp(inverseTemperature.map { shifted * $0 } ?? shifted / settings.temperature)
+                let w = Self.weight(inverseTemperature.map { shifted * $0 } ?? shifted / settings.temperature)
                 weights[i] = w
                 tail += Double(w)
             }
@@ -174,6 +174,21 @@ public final class TokenSampler {
         }
         precondition(total.isFinite && total >= 1, "logits hold NaN")  // the maximum alone weighs 1
         return total
+    }
+
+    /// The weight `e^x` of a shifted, scaled logit `x <= 0`: `quillExp`, and exactly 0 below -87.3
+    /// (including -infinity), so a masked logit weighs nothing.
+    @inline(__always)
+    private static func weight(_ x: Float) -> Float {
+        x >= -87.3 ? quillExp(x) : 0
+    }
+
+    /// `weight` of eight lanes.
+    @inline(__always)
+    private static func weights(_ x: SIMD8<Float>) -> SIMD8<Float> {
+        var w = SIMD8<Float>()
+        for i in 0..<8 { w[i] = weight(x[i]) }
+        return w
     }
 
     /// The eight lanes added as a tree in `Double` (a short dependency chain).

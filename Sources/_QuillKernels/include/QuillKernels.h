@@ -4,6 +4,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "QuillExp.h"
+
 /// Whether this CPU (and OS) can run the AVX-512 BF16 kernels below: 1 or 0.
 int quill_bf16_supported(void);
 
