@@ -31,13 +31,20 @@ enum BFloat16Kernels {
 }
 
 extension BFloat16Kernels {
-    /// `gemm` over all columns with the upper half computed by a helper thread at the same time.
+    /// `gemm` over all columns, shared with a helper thread; the same bits as `gemm`.
     ///
-    /// For latency-bound single-lane steps; the helper spins briefly between calls, then sleeps.
+    /// For latency-bound single-lane steps. The caller never waits for work the helper has not
+    /// started and runs alone for a while when the helper could not keep up (its core busy); the
+    /// helper spins briefly between calls, then sleeps.
     @inline(__always)
     static func gemmPair(m: Int, n: Int, k: Int, a: PackedBFloat16, b: PackedBFloat16, beta: Float,
                          c: UnsafeMutablePointer<Float>, ldc: Int) {
         quill_bf16_gemm_pair(m, n, k, a.pointer, 0, b.pointer, beta, c, ldc)
+    }
+
+    /// A test seam: while true the helper thread takes no work, as if another process kept its core busy.
+    static func pauseHelperForTesting(_ paused: Bool) {
+        quill_bf16_set_helper_paused(paused ? 1 : 0)
     }
 }
 

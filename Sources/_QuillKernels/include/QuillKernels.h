@@ -34,12 +34,17 @@ void quill_bf16_gemm(long m, long n, long k, const uint16_t *a, int a_blocked, c
 
 
 
-/// `quill_bf16_gemm` over all `n` columns, the upper half computed by a helper thread meanwhile.
+/// `quill_bf16_gemm` over all `n` columns, shared with a helper thread; the same bits as one call.
 ///
-/// For small, latency-bound products (one lane's step). The helper spins for a short while
-/// between jobs, then sleeps. If another caller is using the helper, the product runs alone.
+/// For small, latency-bound products (one lane's step). The caller never waits for work the
+/// helper has not started, and runs alone for a while whenever the helper could not keep up
+/// (its core busy). The helper spins briefly between jobs, then sleeps. If another caller is
+/// using the helper, the product runs alone.
 void quill_bf16_gemm_pair(long m, long n, long k, const uint16_t *a, int a_blocked, const uint16_t *b,
                           float beta, float *c, long ldc);
+
+/// A test seam: while `paused` is non-zero the helper thread takes no work (as if it could not run).
+void quill_bf16_set_helper_paused(int paused);
 
 /// Elements (float) of a packed fp32 right operand for `n` output columns and depth `k`.
 ///

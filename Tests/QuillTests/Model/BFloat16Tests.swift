@@ -218,4 +218,33 @@ final class BFloat16Tests: XCTestCase {
         XCTAssertLessThan(maxAbsDifference(paired, single), 1e-2 * scale)
         XCTAssertGreaterThan(maxAbsDifference(paired, single), 0)
     }
+
+    /// The helper thread may take any chunks of columns, or none (its core busy, then the caller
+    /// runs alone for a while): the paired product is always the plain product's bits.
+    func testPairedProductEqualsThePlainProductWhetherTheHelperRunsOrNot() {
+        var random = QuillRandom(seed: 12)
+        defer { BFloat16Kernels.pauseHelperForTesting(false) }
+        for (m, n, k) in [(1, 2048, 576), (1, 37, 19), (2, 1000, 90), (1, 160, 48), (3, 16, 8)] {
+            let a = (0..<(m * k)).map { _ in 2 * random.nextUnitFloat() - 1 }
+            let b = (0..<(n * k)).map { _ in 2 * random.nextUnitFloat() - 1 }
+            let left = PackedBFloat16(left: m, k: k), right = PackedBFloat16(right: n, k: k)
+            a.withUnsafeBufferPointer { BFloat16Kernels.packLeft($0.baseAddress!, rowStride: k, columnStride: 1, m: m, k: k, into: left) }
+            b.withUnsafeBufferPointer { right.packRight($0.baseAddress!, rowStride: k, columnStride: 1, n: n, k: k) }
+            var plain = [Float](repeating: 0, count: m * n)
+            plain.withUnsafeMutableBufferPointer {
+                BFloat16Kernels.gemm(m: m, n: n, k: k, a: left, b: right, beta: 0, c: $0.baseAddress!, ldc: n)
+            }
+            XCTAssertTrue(plain.contains { $0 != 0 })
+            for paused in [false, true, false] {
+                BFloat16Kernels.pauseHelperForTesting(paused)
+                for repeat_ in 0..<40 {
+                    var paired = [Float](repeating: .nan, count: m * n)
+                    paired.withUnsafeMutableBufferPointer {
+                        BFloat16Kernels.gemmPair(m: m, n: n, k: k, a: left, b: right, beta: 0, c: $0.baseAddress!, ldc: n)
+                    }
+                    XCTAssertEqual(paired, plain, "m \(m) n \(n) k \(k), helper paused \(paused), call \(repeat_)")
+                }
+            }
+        }
+    }
 }
