@@ -29,24 +29,16 @@ public final class InferenceEngine {
     ///   - threads: worker threads (lanes are split into at most `max(2, threads)` shards; a single
     ///     lane splits its bfloat16 steps' products with a helper thread instead).
     ///     With more than one thread, OpenBLAS is set to one thread per call.
-    public convenience init(model: LanguageModel, batch: Int, maxSeq: Int,
-                            precision: ComputePrecision = .float32, threads: Int = defaultEngineThreadCount) {
-        self.init(model: model, batch: batch, maxSeq: maxSeq, strategy: ProductStrategy(precision: precision), threads: threads)
-    }
-
-    /// An engine whose products follow `strategy` (which must run on this CPU).
-    init(model: LanguageModel, batch: Int, maxSeq: Int, strategy: ProductStrategy, threads: Int) {
-        precondition(batch >= 1 && maxSeq >= 1, "batch and maxSeq must be positive")
-        precondition(threads >= 1, "threads must be positive")
+    public init(model: LanguageModel, batch: Int, maxSeq: Int,
+                precision: ComputePrecision = .float32, threads: Int = defaultEngineThreadCount) {
         self.model = model
         self.batch = batch
         self.maxSeq = maxSeq
-        layers = ModelLayers(model: model, strategy: strategy, use: .inference)
+        layers = ModelLayers(model: model, strategy: ProductStrategy(precision: precision), use: .inference)
         self.precision = layers.strategy.precision
-        let shardCount = min(batch, max(2, threads))
-        self.threads = batch == 1 ? min(threads, 2) : min(threads, shardCount)
-        if self.threads > 1 { BLAS.threadCount = 1 }
-        workspaces = LaneShard.split(batch: batch, count: shardCount).map { [layers] in layers.workspace(for: $0, seq: maxSeq) }
+        let split = layers.shards(batch: batch, seq: maxSeq, threads: threads)
+        workspaces = split.workspaces
+        self.threads = split.threads
         refreshWeights()
     }
 

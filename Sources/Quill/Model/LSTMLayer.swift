@@ -52,18 +52,6 @@ final class LSTMLayer: @unchecked Sendable {
         var output: UnsafeMutablePointer<Float> { dropoutApplied ? dropped!.pointer : hidden.pointer }
     }
 
-    /// Room for packed operands, per shard (bfloat16 only), and the joined step input.
-    struct Scratch {
-        /// - window: a window's input or gate gradients as a left operand.
-        var window: PackedBFloat16?
-        /// - step: one step's `h`, `[x | h]` or gate gradients as a left operand.
-        var step: PackedBFloat16?
-        /// - right: an activation matrix as a right operand (backward).
-        var right: PackedBFloat16?
-        /// - joined: [lanes, in + H], one step's `[x | h]` (forward-only single steps).
-        var joined: FloatBuffer?
-    }
-
     /// Forward over a window of `seq` steps of `lanes` lanes.
     ///
     /// - input: [seq * lanes, in].
@@ -75,7 +63,7 @@ final class LSTMLayer: @unchecked Sendable {
     /// - splitSteps: a single forward-only step may split its product with the helper thread.
     func forward(input: UnsafePointer<Float>, seq: Int, lanes: Int, keep: UnsafePointer<Float>,
                  hiddenState: UnsafeMutablePointer<Float>, cellState: UnsafeMutablePointer<Float>,
-                 activations a: Activations, applyDropout: Bool, scratch: Scratch, splitSteps: Bool) {
+                 activations a: Activations, applyDropout: Bool, scratch: LayerWeights.Scratch, splitSteps: Bool) {
         let h = hiddenSize, rows = seq * lanes
         let bias = UnsafePointer(weights.biasSum.pointer)
         a.input = input
@@ -116,7 +104,7 @@ final class LSTMLayer: @unchecked Sendable {
     /// The forward without kept activations: the state is reset and updated in place.
     private func forwardOnly(input: UnsafePointer<Float>, seq: Int, lanes: Int, keep: UnsafePointer<Float>,
                              hiddenState: UnsafeMutablePointer<Float>, cellState: UnsafeMutablePointer<Float>,
-                             activations a: Activations, scratch: Scratch, splitSteps: Bool) {
+                             activations a: Activations, scratch: LayerWeights.Scratch, splitSteps: Bool) {
         let h = hiddenSize
         let bias = UnsafePointer(weights.biasSum.pointer)
         let joint = seq == 1 && weights.hasJointStep
@@ -155,7 +143,7 @@ final class LSTMLayer: @unchecked Sendable {
                   recurrentCell: UnsafeMutablePointer<Float>, ones: UnsafePointer<Float>,
                   dWih: UnsafeMutablePointer<Float>, dWhh: UnsafeMutablePointer<Float>,
                   dBih: UnsafeMutablePointer<Float>, dBhh: UnsafeMutablePointer<Float>,
-                  inputGradient: UnsafeMutablePointer<Float>, scratch: Scratch) {
+                  inputGradient: UnsafeMutablePointer<Float>, scratch: LayerWeights.Scratch) {
         let h = hiddenSize, rows = seq * lanes
         if a.dropoutApplied {
             let mask = a.dropMask!.pointer

@@ -118,6 +118,36 @@ final class LayerWeights: @unchecked Sendable {
         for j in 0..<(4 * hiddenSize) { biasSum.pointer[j] = bih[j] + bhh[j] }
     }
 
+    /// Room for the operands the products pack per call, one per shard (bfloat16 only).
+    struct Scratch {
+        /// - window: a window's input or gate gradients as a left operand.
+        var window: PackedBFloat16?
+        /// - step: one step's `h`, `[x | h]` or gate gradients as a left operand.
+        var step: PackedBFloat16?
+        /// - right: an activation matrix as a right operand (training).
+        var right: PackedBFloat16?
+        /// - joined: [lanes, in + H], one step's `[x | h]` in fp32 (inference).
+        var joined: FloatBuffer?
+
+        /// Room for every layer's products over `lanes` lanes and windows of up to `seq` steps.
+        init(strategy: ProductStrategy, use: EngineUse, configuration c: ModelConfiguration, lanes: Int, seq: Int) {
+            guard strategy == .bfloat16 else { return }
+            let rows = lanes * seq, h = c.hiddenSize, widest = max(h, c.embeddingSize)
+            switch use {
+            case .training:
+                window = PackedBFloat16(count: max(
+                    PackedBFloat16.leftCount(m: rows, k: 4 * h), PackedBFloat16.leftCount(m: 4 * h, k: rows),
+                    PackedBFloat16.leftCount(m: rows, k: widest), PackedBFloat16.rightCount(n: 4 * h, k: rows)))
+                right = PackedBFloat16(right: widest, k: rows)
+                step = PackedBFloat16(left: lanes, k: 4 * h)
+            case .inference:
+                window = PackedBFloat16(left: rows, k: widest)
+                step = PackedBFloat16(left: lanes, k: widest + h)
+                joined = FloatBuffer(count: lanes * (widest + h))
+            }
+        }
+    }
+
     // MARK: Forward products
 
     /// `gates = input W_ih^T` over a window.

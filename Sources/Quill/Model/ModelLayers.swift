@@ -22,9 +22,19 @@ final class ModelLayers: @unchecked Sendable {
         decoder = Decoder(model: model)
     }
 
-    /// A workspace for one shard of lanes and windows of up to `seq` steps.
-    func workspace(for shard: LaneShard, seq: Int) -> ShardWorkspace {
-        ShardWorkspace(configuration: model.configuration, shard: shard, seq: seq, strategy: strategy, use: use)
+    /// Workspaces for `batch` lanes split into shards (two for any batch of two or more), for windows
+    /// of up to `seq` steps, and the threads they run on (a single forward-only lane keeps a second
+    /// thread: its steps share their products with the helper). With more than one thread,
+    /// OpenBLAS is set to one thread per call.
+    func shards(batch: Int, seq: Int, threads: Int) -> (workspaces: [ShardWorkspace], threads: Int) {
+        precondition(batch >= 1 && seq >= 1, "batch and seq must be positive")
+        precondition(threads >= 1, "threads must be positive")
+        let workspaces = LaneShard.split(batch: batch, count: min(batch, max(2, threads))).map {
+            ShardWorkspace(configuration: model.configuration, shard: $0, seq: seq, strategy: strategy, use: use)
+        }
+        let used = use == .inference && batch == 1 ? min(threads, 2) : min(threads, workspaces.count)
+        if used > 1 { BLAS.threadCount = 1 }
+        return (workspaces, used)
     }
 
     /// Refreshes every layer's bias sums and packed weights, spread over `threads` threads.

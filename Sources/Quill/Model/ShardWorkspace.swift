@@ -18,7 +18,7 @@ final class ShardWorkspace: @unchecked Sendable {
     /// Per layer, its buffers.
     let layers: [LSTMLayer.Activations]
     /// Room for packed operands.
-    let scratch: LSTMLayer.Scratch
+    let scratch: LayerWeights.Scratch
 
     /// Training only (empty otherwise):
     /// - hiddenGradient: [rows, H], the gradient reaching the current layer's output.
@@ -50,27 +50,14 @@ final class ShardWorkspace: @unchecked Sendable {
                 LSTMLayer.Activations(rows: rows, hiddenSize: h, gates: gates, hidden: outputs[$0 % 2], kept: false, dropout: false)
             }
         }
-        let count = { (n: Int) in FloatBuffer(count: training ? n : 0) }
-        hiddenGradient = count(rows * h)
-        embeddedGradient = count(rows * c.embeddingSize)
-        recurrentHidden = count(lanes * h)
-        recurrentCell = count(lanes * h)
-        ones = count(max(rows, lanes))
+        let trainingOnly = { (n: Int) in FloatBuffer(count: training ? n : 0) }
+        hiddenGradient = trainingOnly(rows * h)
+        embeddedGradient = trainingOnly(rows * c.embeddingSize)
+        recurrentHidden = trainingOnly(lanes * h)
+        recurrentCell = trainingOnly(lanes * h)
+        ones = trainingOnly(max(rows, lanes))
         ones.pointer.update(repeating: 1, count: ones.count)
 
-        let widest = max(h, c.embeddingSize)
-        var scratch = LSTMLayer.Scratch()
-        if strategy == .bfloat16 && training {
-            scratch.window = PackedBFloat16(count: max(
-                PackedBFloat16.leftCount(m: rows, k: 4 * h), PackedBFloat16.leftCount(m: 4 * h, k: rows),
-                PackedBFloat16.leftCount(m: rows, k: widest), PackedBFloat16.rightCount(n: 4 * h, k: rows)))
-            scratch.right = PackedBFloat16(right: widest, k: rows)
-            scratch.step = PackedBFloat16(left: lanes, k: 4 * h)
-        } else if strategy == .bfloat16 {
-            scratch.window = PackedBFloat16(left: rows, k: widest)
-            scratch.step = PackedBFloat16(left: lanes, k: widest + h)
-            scratch.joined = FloatBuffer(count: lanes * (widest + h))
-        }
-        self.scratch = scratch
+        scratch = LayerWeights.Scratch(strategy: strategy, use: use, configuration: c, lanes: lanes, seq: seq)
     }
 }

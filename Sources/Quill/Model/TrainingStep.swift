@@ -37,18 +37,15 @@ public final class TrainingStep {
 
     /// A workspace whose products follow `strategy` (which must run on this CPU).
     init(model: LanguageModel, batch: Int, seq: Int, strategy: ProductStrategy, threads: Int) {
-        precondition(batch >= 1 && seq >= 1, "batch and seq must be positive")
-        precondition(threads >= 1, "threads must be positive")
         self.model = model
         self.batch = batch
         self.seq = seq
         layers = ModelLayers(model: model, strategy: strategy, use: .training)
         self.precision = layers.strategy.precision
-        let shardCount = min(batch, max(2, threads))
-        self.threads = min(threads, shardCount)
-        if self.threads > 1 { BLAS.threadCount = 1 }
-        workspaces = LaneShard.split(batch: batch, count: shardCount).map { [layers] in layers.workspace(for: $0, seq: seq) }
-        shardGradients = (1..<shardCount).map { _ in ParameterBuffer(layout: model.layout) }
+        let split = layers.shards(batch: batch, seq: seq, threads: threads)
+        workspaces = split.workspaces
+        self.threads = split.threads
+        shardGradients = (1..<workspaces.count).map { _ in ParameterBuffer(layout: model.layout) }
     }
 
     /// Forward and backward over one window.
