@@ -10,6 +10,8 @@ final class ModelLayers: @unchecked Sendable {
     let embedding: Embedding
     let lstm: [LSTMLayer]
     let decoder: Decoder
+    /// Per LSTM layer, the jobs of a weight refresh (`LayerWeights.packJobs`).
+    private let packJobs: [Int]
 
     init(model: LanguageModel, strategy: ProductStrategy, use: EngineUse) {
         self.model = model
@@ -20,6 +22,7 @@ final class ModelLayers: @unchecked Sendable {
             LSTMLayer(model: model, layer: $0, strategy: strategy, use: use)
         }
         decoder = Decoder(model: model)
+        packJobs = lstm.map(\.weights.packJobs)
     }
 
     /// Workspaces for `batch` lanes split into shards (two for any batch of two or more), for windows
@@ -39,8 +42,9 @@ final class ModelLayers: @unchecked Sendable {
 
     /// Refreshes every layer's bias sums and packed weights, spread over `threads` threads.
     func pack(threads: Int) {
-        let jobs = lstm.map(\.weights.packJobs)
-        let total = jobs.reduce(0, +), lstm = self.lstm
+        let jobs = packJobs, lstm = self.lstm
+        var total = 0
+        for count in jobs { total += count }
         LaneShard.run(total, threads: threads) { job in
             var layer = 0, index = job
             while index >= jobs[layer] { index -= jobs[layer]; layer += 1 }
