@@ -17,22 +17,22 @@ final class LSTMLayer: @unchecked Sendable {
 
     /// One shard's buffers of one window for this layer.
     final class Activations {
-        /// - input: [rows, in], set by `forward` (the embedding or the layer below's output).
+        /// - input: [seq, lanes, in], set by `forward` (the embedding or the layer below's output).
         var input: UnsafePointer<Float>
-        /// - gates: [rows, 4H]; pre-activations, then activations, then (backward) pre-activation gradients.
+        /// - gates: [seq, lanes, 4H]; pre-activations, then activations, then (backward) pre-activation gradients.
         let gates: FloatBuffer
-        /// - hidden: [rows, H], each step's `h`.
+        /// - hidden: [seq, lanes, H], each step's `h`.
         let hidden: FloatBuffer
         /// What backward reads, nil for a forward-only pass:
-        /// - cell, tanhCell: [rows, H], each step's `c` and `tanh(c)`;
-        /// - previousHidden, previousCell: [rows, H], the state each step read (zero after a reset).
+        /// - cell, tanhCell: [seq, lanes, H], each step's `c` and `tanh(c)`;
+        /// - previousHidden, previousCell: [seq, lanes, H], the state each step read (zero after a reset).
         let cell: FloatBuffer?, tanhCell: FloatBuffer?, previousHidden: FloatBuffer?, previousCell: FloatBuffer?
-        /// - dropMask: [rows, H], 0 or 1/(1-p), applied to the layer's output; nil without dropout.
+        /// - dropMask: [seq, lanes, H], 0 or 1/(1-p), applied to the layer's output; nil without dropout.
         let dropMask: FloatBuffer?
-        /// - dropped: [rows, H], `hidden * dropMask`; nil without dropout.
+        /// - dropped: [seq, lanes, H], `hidden * dropMask`; nil without dropout.
         let dropped: FloatBuffer?
 
-        /// Buffers for `rows` rows; `gates` and `hidden` may be shared with other layers when `kept` is false.
+        /// Buffers for `rows = seq * lanes` rows; `gates` and `hidden` may be shared with other layers when `kept` is false.
         init(rows: Int, hiddenSize h: Int, gates: FloatBuffer, hidden: FloatBuffer, kept: Bool, dropout: Bool) {
             input = UnsafePointer(hidden.pointer)
             self.gates = gates
@@ -54,10 +54,10 @@ final class LSTMLayer: @unchecked Sendable {
 
     /// Forward over a window of `seq` steps of `lanes` lanes.
     ///
-    /// - input: [seq * lanes, in].
-    /// - keep: [seq * lanes], 0 where the lane resets before reading that step's input, else 1.
+    /// - input: [seq, lanes, in].
+    /// - keep: [seq, lanes], 0 where the lane resets before reading that step's input, else 1.
     /// - hiddenState, cellState: [lanes, H]: carried in, the state after the window on return.
-    /// - activations: `input` is set; `hidden` [seq * lanes, H] receives each step's `h`; with the kept
+    /// - activations: `input` is set; `hidden` [seq, lanes, H] receives each step's `h`; with the kept
     ///   buffers everything backward needs is written, else the state is updated in place.
     /// - applyDropout: writes `dropped = hidden * dropMask` (masks drawn beforehand).
     /// - splitSteps: a single forward-only step may split its product with the helper thread.
@@ -101,43 +101,15 @@ final class LSTMLayer: @unchecked Sendable {
         }
     }
 
-    /// The forward without kept activations: the state is reset and updated in place.
-    private func forwardOnly(input: UnsafePointer<Float>, seq: Int, lanes: Int, keep: UnsafePointer<Float>,
-                             hiddenState: UnsafeMutablePointer<Float>, cellState: UnsafeMutablePointer<Float>,
-                             activations a: Activations, scratch: LayerWeights.Scratch, splitSteps: Bool) {
-        let h = hiddenSize
-        let bias = UnsafePointer(weights.biasSum.pointer)
-        let joint = seq == 1 && weights.hasJointStep
-        if !joint {
-            weights.inputForward(input, rows: seq * lanes, into: a.gates.pointer, left: scratch.window, vectorForOneRow: true)
-        }
-        for t in 0..<seq {
-            for b in 0..<lanes where keep[t * lanes + b] == 0 {
-                (hiddenState + b * h).update(repeating: 0, count: h)
-                (cellState + b * h).update(repeating: 0, count: h)
-            }
-            let gates = a.gates.pointer + t * lanes * 4 * h
-            if joint {
-                weights.jointStep(input: input, hidden: hiddenState, lanes: lanes, into: gates, joined: scratch.joined!.pointer,
-                                  left: scratch.step!, split: splitSteps)
-            } else {
-                weights.recurrentForward(hiddenState, lanes: lanes, into: gates, left: scratch.step, vectorForOneRow: true)
-            }
-            LSTMKernels.forwardStep(gates: gates, bias: bias, previousCell: cellState, cell: cellState,
-                                    hidden: hiddenState, tanhCell: nil, batch: lanes, hiddenSize: h)
-            (a.hidden.pointer + t * lanes * h).update(from: hiddenState, count: lanes * h)
-        }
-    }
-
     /// Backward over the window `forward` last ran with kept activations.
     ///
-    /// - outputGradient: [rows, H], the gradient reaching the layer's output; scaled in place by the
+    /// - outputGradient: [seq, lanes, H], the gradient reaching the layer's output; scaled in place by the
     ///   dropout mask when the forward applied one.
-    /// - recurrentKeep: [seq * lanes], the factors for gradients from step t+1 to step t, read at
+    /// - recurrentKeep: [seq, lanes], the factors for gradients from step t+1 to step t, read at
     ///   step t+1's rows: `keep`, so no gradient crosses a reset.
     /// - recurrentHidden, recurrentCell: [lanes, H] workspace.
-    /// - dWih: [4H, in], dWhh: [4H, H], dBih, dBhh: [4H], inputGradient: [rows, in] (all written).
-    /// - ones: at least [rows], all 1.
+    /// - dWih: [4H, in], dWhh: [4H, H], dBih, dBhh: [4H], inputGradient: [seq, lanes, in] (all written).
+    /// - ones: at least [seq * lanes], all 1.
     func backward(seq: Int, lanes: Int, outputGradient: UnsafeMutablePointer<Float>, recurrentKeep: UnsafePointer<Float>,
                   activations a: Activations, recurrentHidden: UnsafeMutablePointer<Float>,
                   recurrentCell: UnsafeMutablePointer<Float>, ones: UnsafePointer<Float>,
@@ -169,5 +141,33 @@ final class LSTMLayer: @unchecked Sendable {
         dBhh.update(from: dBih, count: 4 * h)
         weights.windowBackward(dGates: dGates, previousHidden: a.previousHidden!.pointer, input: a.input, rows: rows,
                                dWhh: dWhh, dWih: dWih, dInput: inputGradient, left: scratch.window, right: scratch.right)
+    }
+
+    /// The forward without kept activations: the state is reset and updated in place.
+    private func forwardOnly(input: UnsafePointer<Float>, seq: Int, lanes: Int, keep: UnsafePointer<Float>,
+                             hiddenState: UnsafeMutablePointer<Float>, cellState: UnsafeMutablePointer<Float>,
+                             activations a: Activations, scratch: LayerWeights.Scratch, splitSteps: Bool) {
+        let h = hiddenSize
+        let bias = UnsafePointer(weights.biasSum.pointer)
+        let joint = seq == 1 && weights.hasJointStep
+        if !joint {
+            weights.inputForward(input, rows: seq * lanes, into: a.gates.pointer, left: scratch.window, vectorForOneRow: true)
+        }
+        for t in 0..<seq {
+            for b in 0..<lanes where keep[t * lanes + b] == 0 {
+                (hiddenState + b * h).update(repeating: 0, count: h)
+                (cellState + b * h).update(repeating: 0, count: h)
+            }
+            let gates = a.gates.pointer + t * lanes * 4 * h
+            if joint {
+                weights.jointStep(input: input, hidden: hiddenState, lanes: lanes, into: gates, joined: scratch.joined!.pointer,
+                                  left: scratch.step!, split: splitSteps)
+            } else {
+                weights.recurrentForward(hiddenState, lanes: lanes, into: gates, left: scratch.step, vectorForOneRow: true)
+            }
+            LSTMKernels.forwardStep(gates: gates, bias: bias, previousCell: cellState, cell: cellState,
+                                    hidden: hiddenState, tanhCell: nil, batch: lanes, hiddenSize: h)
+            (a.hidden.pointer + t * lanes * h).update(from: hiddenState, count: lanes * h)
+        }
     }
 }
