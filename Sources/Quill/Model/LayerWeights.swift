@@ -7,7 +7,7 @@
 /// - packedFloat32: `W_hh` for the per-step products; for training also `W_hh^T`.
 /// - blas: none.
 ///
-/// The copies are filled by `pack(part:)` (every part, after the weights change); the products
+/// The copies are filled by `pack()` or `pack(job:)` after the weights change; the products
 /// read them and allocate nothing.
 final class LayerWeights: @unchecked Sendable {
     let strategy: ProductStrategy
