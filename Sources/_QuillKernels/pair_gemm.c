@@ -27,7 +27,7 @@
 enum {
     chunk_target = 8,          // chunks per product (fewer when there are fewer column blocks)
     helper_spin_ns = 300000,   // how long the idle helper spins before sleeping
-    caller_wait_spins = 4096,  // waiting longer than this for the helper counts as a miss
+    caller_wait_spins = 1024,  // waiting longer than this (tens of microseconds) for the helper counts as a miss
     solo_first = 16,           // products run alone after a miss...
     solo_most = 4096,          // ...doubling up to this many while the misses go on
 };

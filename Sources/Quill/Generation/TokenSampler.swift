@@ -1,3 +1,4 @@
+import _QuillKernels
 /// Turns one row of logits into a token id: temperature, top-k, top-p, then an inverse-CDF draw.
 ///
 /// The rules, as PyTorch and Hugging Face users expect them:
@@ -186,9 +187,7 @@ public final class TokenSampler {
     /// `weight` of eight lanes.
     @inline(__always)
     private static func weights(_ x: SIMD8<Float>) -> SIMD8<Float> {
-        var w = SIMD8<Float>()
-        for i in 0..<8 { w[i] = weight(x[i]) }
-        return w
+        quill_exp8(x).replacing(with: 0, where: x .< -87.3)
     }
 
     /// The eight lanes added as a tree in `Double` (a short dependency chain).

@@ -40,6 +40,16 @@ static inline float quill_exp(float x) {
     return QUILL_EXP_OF(float, int32_t, x, quill_float_bits, quill_bits_float);
 }
 
+typedef float quill_float8 __attribute__((ext_vector_type(8)));
+typedef int32_t quill_int8 __attribute__((ext_vector_type(8)));
+#define QUILL_FLOAT8_BITS(v) ((quill_int8)(v))
+#define QUILL_BITS_FLOAT8(v) ((quill_float8)(v))
+
+/// `exp` of eight values at once (`SIMD8<Float>` in Swift), each the bits of `quill_exp`.
+static inline quill_float8 quill_exp8(quill_float8 x) {
+    return QUILL_EXP_OF(quill_float8, quill_int8, x, QUILL_FLOAT8_BITS, QUILL_BITS_FLOAT8);
+}
+
 /// The logistic function `1 / (1 + e^-x)`.
 static inline float quill_sigmoid(float x) { return 1.0f / (1.0f + quill_exp(-x)); }
 

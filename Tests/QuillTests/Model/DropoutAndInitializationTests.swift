@@ -1,4 +1,5 @@
 import XCTest
+import _QuillKernels
 @testable import Quill
 
 /// Dropout in training is real, seeded and absent otherwise; initialization is seeded and bounded.
@@ -77,5 +78,16 @@ final class DropoutAndInitializationTests: XCTestCase {
         XCTAssertLessThan(worstTanh, 1e-6)
         XCTAssertEqual(quillExp(-200), Foundation.exp(-87), accuracy: 1e-38)
         XCTAssertTrue(quillExp(200).isFinite)
+    }
+
+    /// The one exp gives the same bits one value at a time and eight at a time.
+    func testExpOfEightLanesEqualsExpOfEachLane() {
+        var random = QuillRandom(seed: 19)
+        for _ in 0..<2000 {
+            var x = SIMD8<Float>()
+            for i in 0..<8 { x[i] = (random.nextUnitFloat() - 0.7) * 250 }
+            let eight = quill_exp8(x)
+            for i in 0..<8 { XCTAssertEqual(eight[i].bitPattern, quillExp(x[i]).bitPattern, "exp(\(x[i]))") }
+        }
     }
 }
