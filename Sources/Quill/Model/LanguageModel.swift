@@ -4,7 +4,7 @@ import Foundation
 ///
 /// `Embedding(V, E) -> L x LSTM(H) -> Dropout -> Linear(H, V)`, with the LSTM exactly
 /// PyTorch's `nn.LSTM` (gates i, f, g, o). The layers' forward and backward are `Embedding`,
-/// `LSTMLayer` and `Decoder`; `TrainingStep` and `InferenceEngine` drive them over windows.
+/// `LSTMLayer` and `DecoderLayer`; `TrainingStep` and `InferenceEngine` drive them over windows.
 public final class LanguageModel: @unchecked Sendable {
     public let configuration: ModelConfiguration
     public let layout: ParameterLayout

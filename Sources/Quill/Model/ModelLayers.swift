@@ -9,7 +9,7 @@ final class ModelLayers: @unchecked Sendable {
     let use: EngineUse
     let embedding: Embedding
     let lstm: [LSTMLayer]
-    let decoder: Decoder
+    let decoder: DecoderLayer
     /// Per LSTM layer, the jobs of a weight refresh (`LayerWeights.packJobs`).
     private let packJobs: [Int]
 
@@ -21,7 +21,7 @@ final class ModelLayers: @unchecked Sendable {
         lstm = (0..<model.configuration.layers).map {
             LSTMLayer(model: model, layer: $0, strategy: strategy, use: use)
         }
-        decoder = Decoder(model: model)
+        decoder = DecoderLayer(model: model)
         packJobs = lstm.map(\.weights.packJobs)
     }
 

@@ -1,5 +1,5 @@
 /// The decoder `Linear(H, V)` with its softmax and cross-entropy loss.
-struct Decoder {
+struct DecoderLayer {
     /// - weight: [V, H]; bias: [V] (views into the model's parameters).
     let weight: UnsafePointer<Float>
     let bias: UnsafePointer<Float>
