@@ -1,15 +1,22 @@
 import Foundation
 
 /// A contiguous run of lanes: lanes `first ..< first + lanes` of a batch.
-struct LaneShard: Equatable, Sendable {
-    var first: Int
-    var lanes: Int
+public struct LaneShard: Equatable, Sendable {
+    /// The shard's first lane.
+    public var first: Int
+    /// How many lanes the shard has.
+    public var lanes: Int
+
+    public init(first: Int, lanes: Int) {
+        self.first = first
+        self.lanes = lanes
+    }
 
     /// Splits `batch` lanes into `count` contiguous shards as evenly as possible, larger ones last.
     ///
     /// The split depends only on `batch` and `count`, so it can divide lanes among threads here
     /// and, the same way, among processes (shard `r` of `count` for rank `r`).
-    static func split(batch: Int, count: Int) -> [LaneShard] {
+    public static func split(batch: Int, count: Int) -> [LaneShard] {
         precondition(batch >= 1 && count >= 1 && count <= batch, "need 1 <= count <= batch")
         var result: [LaneShard] = []
         var first = 0
