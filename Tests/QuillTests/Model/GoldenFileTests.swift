@@ -127,10 +127,10 @@ final class GoldenFileTests: XCTestCase {
         ("bfloat16_3", .bfloat16, 3),
     ]
 
-    func samples(precision: ComputePrecision, count: Int) throws -> [String] {
+    func samples(precision: ComputePrecision, count: Int, threads: Int = defaultEngineThreadCount) throws -> [String] {
         let file = try parityModel()
         let generator = TextGenerator(model: LanguageModel(weights: file.weights), vocabulary: file.vocabulary,
-                                      samples: count, precision: precision)
+                                      samples: count, precision: precision, threads: threads)
         let prompt = try CorpusEncoder.encode(text: "King", options: file.textOptions, vocabulary: file.vocabulary,
                                               unknown: .error).tokens
         var texts = [String](repeating: "", count: count)
@@ -181,6 +181,13 @@ final class GoldenFileTests: XCTestCase {
             let expected = try XCTUnwrap(golden.samples.first { $0.name == sample.name }, sample.name)
             XCTAssertEqual(sample.texts, expected.texts, sample.name)
             XCTAssertTrue(sample.texts.allSatisfy { $0.unicodeScalars.count >= 300 }, sample.name)
+        }
+        // One and two threads (a single lane's helper thread included) give the same text.
+        for c in Self.sampleCases where c.precision == .float32 || ComputePrecision.bfloat16Available {
+            for threads in [1, 2] {
+                let texts = try samples(precision: c.precision, count: c.samples, threads: threads)
+                XCTAssertEqual(texts, golden.samples.first { $0.name == c.name }?.texts, "\(c.name), \(threads) threads")
+            }
         }
         for evaluation in now.evaluations {
             let expected = try XCTUnwrap(golden.evaluations.first { $0.name == evaluation.name }, evaluation.name)
