@@ -68,6 +68,9 @@ extension Array {
         switch error {
         case let error as TrainingError: return CommandError(error.description(naming: flag(for:)))
         case let error as CheckpointError: return CommandError(error.description(naming: flag(for:)))
+        case let error as FineTuningError:
+            let choices = ["extendVocabulary": "--extend-vocabulary", "initFrom": "--init-from"]
+            return CommandError(error.description(naming: { choices[$0] ?? flag(for: $0) }))
         default: return error
         }
     }

@@ -41,6 +41,14 @@ extension QuillCommand {
         @Flag(help: "Start over even if the model folder already holds a run.")
         var force = false
 
+        @Option(name: .customLong("init-from"), help: ArgumentHelp(
+            "Fine-tune: start from this model's weights, vocabulary and normalization (a model file or its folder), with a fresh optimizer and schedule.",
+            valueName: "model"))
+        var initFrom: String?
+
+        @Flag(name: .customLong("extend-vocabulary"), help: "With --init-from: give characters the model lacks new rows, initialised as a new model's, instead of refusing them.")
+        var extendVocabulary = false
+
         @Option(help: ArgumentHelp("Validate on this file instead of holding out the corpus's end.", valueName: "file"))
         var val: String?
 
@@ -79,6 +87,7 @@ extension QuillCommand {
         @Option(name: .customLong("val-frac"), parsing: .unconditional, help: ArgumentHelp(TrainingSettings.validationFraction.help))
         var valFrac: Double?
         @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.earlyStopPatience.help)) var patience: Int?
+        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.keepSnapshots.help)) var keep: Int?
 
         /// Each training option bound to its setting.
         static let settingFlags: [SettingFlag<Train>] = [
@@ -104,6 +113,7 @@ extension QuillCommand {
             SettingFlag("--eval-every", TrainingSettings.evalEvery) { $0.evalEvery },
             SettingFlag("--val-frac", TrainingSettings.validationFraction) { $0.valFrac },
             SettingFlag("--patience", TrainingSettings.earlyStopPatience) { $0.patience },
+            SettingFlag("--keep", TrainingSettings.keepSnapshots, { $0.keep }, convert: { Optional($0) }),
             SettingFlag("--precision", TrainingSettings.precision) { $0.precision },
             SettingFlag("--seed", TrainingSettings.seed) { $0.seed },
         ]
@@ -116,6 +126,7 @@ extension QuillCommand {
             if val != nil && valFrac != nil {
                 throw ValidationError("--val and --val-frac contradict each other: --val validates on another file, --val-frac holds out the corpus's end; use one.")
             }
+            try validateFineTuning()
             if sampleLength < 0 || sampleLength > 100_000 { throw ValidationError("--sample-length must be from 0 to 100000, not \(sampleLength).") }
             try Self.settingFlags.validate(self)
             do {
@@ -130,20 +141,18 @@ extension QuillCommand {
             var c = Self.settingFlags.configuration(self)
             // The default time limit applies only when no other limit is given.
             if (steps != nil || epochs != nil) && time == nil { c.timeLimit = 0 }
-            if c.steps > 0 && c.warmupSteps >= c.steps && warmup == nil {
-                c.warmupSteps = c.steps / 10
-            }
             return c
         }
 
         func run() throws {
             let terminal = Terminal()
-            let configuration = trainingConfiguration()
+            let base = try baseModel()  // --init-from, read before the folder is touched
+            let configuration = try trainingConfiguration(startingFrom: base)
             try configuration.validate()
             let folder = ModelFolder(SystemPath.url(out ?? defaultFolder()))
             let created = try prepare(folder)
             do {
-                try train(configuration, folder: folder, terminal: terminal)
+                try train(configuration, base: base, folder: folder, terminal: terminal)
             } catch {
                 // Bad input found before anything was written: leave no empty folder behind.
                 if created, (try? FileSystem.entries(of: folder.url.path))?.isEmpty == true {
@@ -153,8 +162,9 @@ extension QuillCommand {
             }
         }
 
-        private func train(_ configuration: TrainingConfiguration, folder: ModelFolder, terminal: Terminal) throws {
+        private func train(_ configuration: TrainingConfiguration, base: ModelFile?, folder: ModelFolder, terminal: Terminal) throws {
             var configuration = configuration
+            let textOptions = base?.textOptions ?? text.textOptions
             if resume {
                 // The saved run's split, so the same characters are held out.
                 let saved = try Trainer.savedConfiguration(in: folder)
@@ -164,10 +174,11 @@ extension QuillCommand {
 
             let started = Date()
             terminal.live("reading \(corpus.joined(separator: ", ")) ...")
-            let encoded = try CorpusEncoder.encode(text.source(paths: corpus), options: text.textOptions)
+            let encoded = try startingVocabulary(CorpusEncoder.encode(text.source(paths: corpus), options: textOptions),
+                                                 base: base, folder: folder)
             let training: [Int32], validation: [Int32]
             if let val {
-                let held = try CorpusEncoder.encode(text.source(paths: [val]), options: text.textOptions,
+                let held = try CorpusEncoder.encode(text.source(paths: [val]), options: textOptions,
                                                     vocabulary: encoded.vocabulary, unknown: .skip)
                 if !held.unknown.isEmpty {
                     terminal.warn("\(held.unknown.values.reduce(0, +)) characters of \(val) are not in the training text's vocabulary and are left out of validation.")
@@ -186,15 +197,19 @@ extension QuillCommand {
                                  Date().timeIntervalSince(started)))
             try terminal.check()  // output that cannot be written refuses the run before any training
             // Names as text (raw bytes written \xFF), so the metadata holds no stand-in scalars of SystemPath.
-            let info = ["corpus": corpus.map { SystemPath.display(URL(fileURLWithPath: $0).lastPathComponent) }.joined(separator: ",")]
+            var info = ["corpus": corpus.map { SystemPath.display(URL(fileURLWithPath: $0).lastPathComponent) }.joined(separator: ",")]
+            if let initFrom { info["init_from"] = SystemPath.display(initFrom) }
 
             let trainer: Trainer
             if resume {
                 trainer = try Trainer(resuming: folder, limits: configuration, training: training, validation: validation,
-                                      vocabulary: encoded.vocabulary, textOptions: text.textOptions, info: info)
+                                      vocabulary: encoded.vocabulary, textOptions: textOptions, info: info,
+                                      keepSchedule: decaySteps != nil)
+                if let change = trainer.scheduleChange { terminal.line(change.description) }
             } else {
                 trainer = try Trainer(configuration: configuration, training: training, validation: validation,
-                                      vocabulary: encoded.vocabulary, textOptions: text.textOptions, folder: folder, info: info)
+                                      vocabulary: encoded.vocabulary, textOptions: textOptions, folder: folder, info: info,
+                                      startingFrom: base)
             }
             let c = trainer.model.configuration
             let parameters = trainer.model.layout.count
@@ -243,7 +258,7 @@ extension QuillCommand {
                 throw CommandError("\(folder.url.path) already holds a training run; add --resume to continue it, --force to start over, or --out to use another folder.")
             }
             if force {
-                for url in [folder.state, folder.model, folder.metrics] { FileSystem.remove(url.path) }
+                for url in [folder.state, folder.model, folder.metrics, folder.lossPlot] { FileSystem.remove(url.path) }
             }
             // Temporary files of a run that was killed in the middle of a checkpoint write.
             for name in (try? FileSystem.entries(of: folder.url.path)) ?? []

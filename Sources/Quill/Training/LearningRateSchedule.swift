@@ -12,6 +12,9 @@ public enum LearningRateDecay: String, Codable, CaseIterable, Sendable {
     case linear
     /// Half a cosine from the peak to the floor (as nanoGPT).
     case cosine
+    /// Warm-up, stable, decay (as llm.c's WSD): the peak until the last fifth of the steps after
+    /// warm-up, then a straight line to the floor; a longer plan moves only the last fifth.
+    case wsd
 }
 
 /// The learning rate of each step: a linear warm-up to the peak, then a decay to a floor.
@@ -20,7 +23,8 @@ public enum LearningRateDecay: String, Codable, CaseIterable, Sendable {
 /// With W warm-up steps and T total steps, step s (the number of optimizer steps already taken) gets:
 /// - `peak * (s + 1) / (W + 1)` for s < W, so the first step is small but not zero;
 /// - for W <= s <= T, with r = (s - W) / (T - W): `floor + c(r) * (peak - floor)` where
-///   c = (1 + cos(pi r)) / 2 for cosine, 1 - r for linear, 1 for none;
+///   c = (1 + cos(pi r)) / 2 for cosine, 1 - r for linear, 1 for none, and for wsd
+///   min(1, (1 - r) / f) with f = `wsdDecayFraction`, the peak until r = 1 - f then a line to the floor;
 /// - `floor` after T (or the peak when there is no decay);
 /// where `floor = minimumFraction * peak`.
 public struct LearningRateSchedule: Codable, Equatable, Sendable {
@@ -50,6 +54,9 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
         LearningRateSchedule(peak: rate)
     }
 
+    /// The part of the steps after warm-up over which `.wsd` decays.
+    public static let wsdDecayFraction = 0.2
+
     /// The learning rate for the optimizer step that follows `step` steps already taken.
     public func learningRate(atStep step: Int) -> Float {
         let s = max(step, 0)
@@ -62,10 +69,15 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
         switch decay {
         case .none:
             return self.peak
-        case .linear, .cosine:
+        case .linear, .cosine, .wsd:
             guard span > 0 else { return Float(floor) }
             let r = min(Double(s - warmupSteps) / Double(span), 1)
-            let c = decay == .linear ? 1 - r : 0.5 * (1 + cos(Double.pi * r))
+            let c: Double
+            switch decay {
+            case .linear: c = 1 - r
+            case .wsd: c = min(1, (1 - r) / Self.wsdDecayFraction)
+            default: c = 0.5 * (1 + cos(Double.pi * r))
+            }
             return Float(floor + c * (peak - floor))
         }
     }

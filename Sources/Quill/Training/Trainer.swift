@@ -39,6 +39,9 @@ public final class Trainer {
     /// A test seam, nil in normal use: called with each step's number (from 1) and its gradients before clipping.
     var gradientHookForTesting: ((Int, ParameterBuffer) -> Void)?
 
+    /// How a resumed run's learning-rate decay was planned again, or nil when it goes on as saved.
+    public private(set) var scheduleChange: ScheduleChange?
+
     /// Consecutive non-finite steps after which training stops.
     public static let maximumSkippedSteps = 25
     /// Lanes used to score the validation split.
@@ -46,16 +49,20 @@ public final class Trainer {
 
     /// A fresh run: weights initialized from the seed, the engine on `threads` worker threads.
     ///
+    /// With `base`, the weights come from that model instead (see `FineTuning.startingModel`); the
+    /// configuration must then have its sizes and `vocabulary` hold its characters.
     /// - Throws: `TrainingError` when the corpus is too short for one window or the split is empty.
     public convenience init(configuration: TrainingConfiguration, training: [Int32], validation: [Int32],
                             vocabulary: Vocabulary, textOptions: TextOptions, folder: ModelFolder,
-                            info: [String: String] = [:], threads: Int = defaultEngineThreadCount) throws {
+                            info: [String: String] = [:], threads: Int = defaultEngineThreadCount,
+                            startingFrom base: ModelFile? = nil) throws {
         try configuration.validate()
         guard validation.count >= 2 else { throw TrainingError.emptyValidationSplit(tokens: validation.count, validationFraction: configuration.validationFraction) }
         let modelConfiguration = configuration.modelConfiguration(vocabularySize: vocabulary.count)
         try modelConfiguration.validate()
         var random = QuillRandom(seed: configuration.seed)
-        let model = LanguageModel.initialized(modelConfiguration, random: &random)
+        let model = base.map { FineTuning.startingModel(from: $0, vocabulary: vocabulary, configuration: modelConfiguration, random: &random) }
+            ?? LanguageModel.initialized(modelConfiguration, random: &random)
         let batcher = try Batcher(tokens: training, batch: configuration.batch, seq: configuration.seq)
         let windows = batcher.windowsPerEpoch
         let schedule = configuration.learningRateSchedule(windowsPerEpoch: windows)
@@ -79,8 +86,11 @@ public final class Trainer {
     /// not `fixedOnResume` (the limits and `evalEvery`) come from `limits`.
     ///
     /// - Throws: `CheckpointError` when the state is missing, unreadable, or was made from another corpus.
+    /// A step or epoch limit past the end of a decay planned from the saved limit plans the decay again
+    /// (`scheduleChange` says so; see `ScheduleContinuation`), unless `keepSchedule`.
     public convenience init(resuming folder: ModelFolder, limits: TrainingConfiguration, training: [Int32], validation: [Int32],
-                            vocabulary: Vocabulary, textOptions: TextOptions, info: [String: String] = [:]) throws {
+                            vocabulary: Vocabulary, textOptions: TextOptions, info: [String: String] = [:],
+                            keepSchedule: Bool = false) throws {
         let checkpoint = try TrainingCheckpoint.read(from: folder.state)
         let fingerprint = Trainer.fingerprint(training: training, validation: validation, vocabulary: vocabulary)
         guard checkpoint.corpusFingerprint == fingerprint, checkpoint.vocabulary == vocabulary else {
@@ -89,14 +99,18 @@ public final class Trainer {
         guard checkpoint.textOptions == textOptions else {
             throw CheckpointError.differentText(path: folder.state.path, saved: checkpoint.textOptions.summary, given: textOptions.summary)
         }
-        let configuration = checkpoint.configuration.resumed(with: limits)
+        let saved = checkpoint.configuration
+        let batcher = try Batcher(tokens: training, batch: saved.batch, seq: saved.seq, position: checkpoint.position)
+        let plan = ScheduleContinuation.resuming(saved: saved, schedule: checkpoint.schedule, scheduleFixed: checkpoint.scheduleFixed,
+                                                 step: checkpoint.step, limits: limits, windowsPerEpoch: batcher.windowsPerEpoch,
+                                                 keepPlan: keepSchedule)
+        let configuration = plan.configuration
         try configuration.validate()
         self.init(configuration: configuration, model: LanguageModel(weights: checkpoint.weights), vocabulary: vocabulary,
                   textOptions: textOptions, folder: folder, info: info, training: training, validation: validation,
-                  fingerprint: fingerprint,
-                  batcher: try Batcher(tokens: training, batch: configuration.batch, seq: configuration.seq, position: checkpoint.position),
-                  state: checkpoint.recurrentState, random: checkpoint.random,
-                  schedule: checkpoint.schedule, scheduleFixed: checkpoint.scheduleFixed)
+                  fingerprint: fingerprint, batcher: batcher, state: checkpoint.recurrentState, random: checkpoint.random,
+                  schedule: plan.schedule, scheduleFixed: plan.scheduleFixed)
+        scheduleChange = plan.change
         optimizer.m.pointer.update(from: checkpoint.adamM.pointer, count: model.layout.count)
         optimizer.v.pointer.update(from: checkpoint.adamV.pointer, count: model.layout.count)
         optimizer.stepCount = checkpoint.adamSteps
@@ -229,7 +243,7 @@ public final class Trainer {
                 let perStep = elapsed() / Double(stepCount - firstStep)
                 let left = Int((configuration.timeLimit - elapsed()) / perStep)
                 schedule = LearningRateSchedule(peak: configuration.learningRate, warmupSteps: configuration.warmupSteps,
-                                                totalSteps: max(stepCount + left, configuration.warmupSteps + 1),
+                                                totalSteps: max(stepCount + left, configuration.warmupSteps + 1, schedule.totalSteps),
                                                 decay: configuration.decay, minimumFraction: configuration.minimumLearningRateFraction)
                 scheduleFixed = true
             }
@@ -253,6 +267,7 @@ public final class Trainer {
                 try metrics.append(step: stepCount, epoch: progress.epoch, trainLoss: Double(loss), validationLoss: lastValidationLoss,
                                    learningRate: rate, charactersPerSecond: charactersPerSecond)
                 try writeCheckpoint(writeModel: improved)
+                try recordEvaluation(step: stepCount)
                 events(.checkpoint(step: stepCount))
                 if configuration.earlyStopPatience > 0, evaluationsWithoutImprovement >= configuration.earlyStopPatience {
                     reason = .earlyStop
@@ -272,6 +287,7 @@ public final class Trainer {
             try metrics.append(step: stepCount, epoch: epochProgress, trainLoss: nil, validationLoss: lastValidationLoss,
                                learningRate: schedule.learningRate(atStep: max(stepCount - 1, 0)), charactersPerSecond: charactersPerSecond)
             try writeCheckpoint(writeModel: improved)
+            try recordEvaluation(step: stepCount)
             events(.checkpoint(step: stepCount))
         }
         return TrainingSummary(reason: reason, steps: stepCount, epochs: epochProgress,

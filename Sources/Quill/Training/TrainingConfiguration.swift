@@ -60,6 +60,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var validationFraction: Double = TrainingSettings.validationFraction.defaultValue
     /// Evaluations in a row without a new best validation loss before training stops; 0 never stops early.
     public var earlyStopPatience: Int = TrainingSettings.earlyStopPatience.defaultValue
+    /// Periodic snapshots of the weights kept, the last ones; nil keeps none.
+    public var keepSnapshots: Int? = TrainingSettings.keepSnapshots.defaultValue
 
     /// Arithmetic of the engine's matrix products; master weights, gradients and Adam stay in float32 either way.
     public var precision: ComputePrecision = TrainingSettings.precision.defaultValue

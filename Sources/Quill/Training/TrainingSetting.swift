@@ -51,7 +51,12 @@ public struct TrainingSetting<Value: Equatable>: AnyTrainingSetting {
         if let problem = problem(with: configuration[keyPath: keyPath]) { throw problem }
     }
 
-    public func value(in configuration: TrainingConfiguration) -> String { "\(configuration[keyPath: keyPath])" }
+    public func value(in configuration: TrainingConfiguration) -> String {
+        let value = configuration[keyPath: keyPath]
+        let mirror = Mirror(reflecting: value)
+        guard mirror.displayStyle == .optional else { return "\(value)" }
+        return mirror.children.first.map { "\($0.value)" } ?? "none"  // an optional setting as typed, not Optional(3)
+    }
 
     public func copy(from source: TrainingConfiguration, to destination: inout TrainingConfiguration) {
         destination[keyPath: keyPath] = source[keyPath: keyPath]

@@ -90,6 +90,14 @@ public enum TrainingSettings {
         \.earlyStopPatience, name: "earlyStopPatience", default: 0,
         summary: "Evaluations in a row without a new best validation loss before training stops", unit: "evaluations",
         range: 0...1_000_000, zeroMeans: "never stop early", typical: "3-5", fixedOnResume: false)
+    /// Most periodic snapshots kept.
+    public static let maximumSnapshots = 1_000_000
+    public static let keepSnapshots = TrainingSetting<Int?>(
+        \.keepSnapshots, name: "keepSnapshots", default: nil,
+        summary: "Periodic snapshots of the weights kept beside the best model, the last ones, one per evaluation, named by step",
+        unit: "snapshots", range: "a whole number from 1 to \(maximumSnapshots)", typical: "3-10", fixedOnResume: false,
+        rejected: ["0", "-1", "\(maximumSnapshots + 1)"], defaultText: "none kept",
+        accepts: { $0.map { (1...maximumSnapshots).contains($0) } ?? true })
 
     public static let precision = TrainingSetting<ComputePrecision>(
         \.precision, name: "precision", default: .bfloat16,
@@ -102,6 +110,6 @@ public enum TrainingSettings {
     public static let all: [any AnyTrainingSetting] = [
         embeddingSize, hiddenSize, layers, dropout, batch, seq, learningRate, beta1, beta2, epsilon, weightDecay, clip,
         warmupSteps, decay, decaySteps, minimumLearningRateFraction, steps, epochs, timeLimit, evalEvery,
-        validationFraction, earlyStopPatience, precision, seed,
+        validationFraction, earlyStopPatience, keepSnapshots, precision, seed,
     ]
 }
