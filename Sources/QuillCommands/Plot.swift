@@ -41,7 +41,8 @@ extension QuillCommand {
                 let name = SystemPath.display(url.standardizedFileURL.lastPathComponent)
                 let run = try RunMetrics.read(folder: ModelFolder(url), name: name)
                 if run.skippedLines > 0 {
-                    terminal.warn("\(run.skippedLines) lines of \(SystemPath.display(ModelFolder(url).metrics.path)) are not metrics (a line cut short by a crash, say) and were left out.")
+                    let lines = run.skippedLines == 1 ? "1 line" : "\(run.skippedLines) lines"
+                    terminal.warn("\(lines) of \(SystemPath.display(ModelFolder(url).metrics.path)) could not be read as metrics (cut short by a crash, say) and \(run.skippedLines == 1 ? "was" : "were") left out.")
                 }
                 runs.append(run)
             }

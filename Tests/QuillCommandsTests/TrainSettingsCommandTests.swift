@@ -84,11 +84,14 @@ final class TrainSettingsCommandTests: XCTestCase {
     func testNoOptionsGiveTheTablesDefaults() throws {
         let command = try QuillCommand.Train.parse(["corpus.txt"])
         XCTAssertEqual(command.trainingConfiguration(), TrainingConfiguration())
-        // A step limit replaces the default time limit; warm-up shrinks to a tenth of a short run.
+        // A step limit replaces the default time limit; the warm-up does not depend on the limit, so a
+        // run continued to a larger one saw the rates a straight run would have.
         let short = try QuillCommand.Train.parse(["corpus.txt", "--steps", "50"]).trainingConfiguration()
         XCTAssertEqual(short.steps, 50)
         XCTAssertEqual(short.timeLimit, 0)
-        XCTAssertEqual(short.warmupSteps, 5)
+        XCTAssertEqual(short.warmupSteps, TrainingSettings.warmupSteps.defaultValue)
+        XCTAssertEqual(try QuillCommand.Train.parse(["corpus.txt", "--steps", "5000"]).trainingConfiguration().warmupSteps,
+                       short.warmupSteps)
         let given = try QuillCommand.Train.parse(["corpus.txt", "--hidden", "96", "--lr", "0.01", "--time", "2m", "--decay", "linear"])
             .trainingConfiguration()
         XCTAssertEqual(given.hiddenSize, 96)

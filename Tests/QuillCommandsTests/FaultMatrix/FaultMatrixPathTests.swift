@@ -112,7 +112,7 @@ final class FaultMatrixPathTests: XCTestCase {
         XCTAssertTrue(listed.contains(outName), "the folder was written under another name: \(listed)")
         XCTAssertFalse(listed.contains(Array("out\u{FFFD}".utf8)))
         XCTAssertEqual(names(in: path(folder, outName)).map { String(decoding: $0, as: UTF8.self) },
-                       ["metrics.jsonl", "model.safetensors", "training-state.safetensors"])
+                       ["loss.svg", "metrics.jsonl", "model.safetensors", "training-state.safetensors"])
         // And the model there is read back by its bytes.
         let inspect = run([RawQuill.arg("inspect"), path(folder, outName)])
         XCTAssertEqual(inspect.status, 0, inspect.stderr)

@@ -31,9 +31,9 @@ final class TrainingSettingsTests: XCTestCase {
         }
     }
 
-    func testOnlyLimitsAndEvaluationCadenceChangeOnResume() {
+    func testOnlyLimitsEvaluationCadenceAndSnapshotsChangeOnResume() {
         let changeable = TrainingSettings.all.filter { !$0.fixedOnResume }.map(\.name)
-        XCTAssertEqual(Set(changeable), ["steps", "epochs", "timeLimit", "evalEvery", "earlyStopPatience"])
+        XCTAssertEqual(Set(changeable), ["steps", "epochs", "timeLimit", "evalEvery", "earlyStopPatience", "keepSnapshots"])
         var saved = TrainingConfiguration()
         saved.hiddenSize = 128
         var limits = TrainingConfiguration()
