@@ -23,6 +23,7 @@ extension QuillCommand {
               quill train corpora/data/kjv.txt --doc-separator %
               quill train shakespeare.txt --time 30m --hidden 1024 --dropout 0.2
               quill train shakespeare.txt --out models/shakespeare --resume --steps 20000
+              quill train shakespeare.txt --init-from models/kjv --out models/kjv-shakespeare --time 2m
             """
         )
 
@@ -259,10 +260,11 @@ extension QuillCommand {
             }
             if force {
                 for url in [folder.state, folder.model, folder.metrics, folder.lossPlot] { FileSystem.remove(url.path) }
+                for step in folder.snapshotSteps() { FileSystem.remove(folder.snapshot(step: step).path) }
             }
             // Temporary files of a run that was killed in the middle of a checkpoint write.
             for name in (try? FileSystem.entries(of: folder.url.path)) ?? []
-            where name.hasPrefix("model.safetensors.tmp-") || name.hasPrefix("training-state.safetensors.tmp-") {
+            where name.contains(".safetensors.tmp-") || name.hasPrefix("loss.svg.tmp-") {
                 FileSystem.remove(folder.url.appendingPathComponent(name).path)
             }
             return !existed

@@ -98,9 +98,9 @@ final class ContinueTrainingCommandTests: XCTestCase {
         let after = try FileManager.default.contentsOfDirectory(atPath: out.path).filter { $0.hasPrefix("model-step-") }.sorted()
         XCTAssertEqual(after, ["model-step-60.safetensors", "model-step-70.safetensors", "model-step-80.safetensors"])
 
-        // Without --keep, none are written.
-        let none = dir.appendingPathComponent("none")
-        _ = try Self.train(corpus, none, ["--warmup", "5", "--steps", "20", "--eval-every", "10"])
-        XCTAssertTrue(try FileManager.default.contentsOfDirectory(atPath: none.path).filter { $0.hasPrefix("model-step-") }.isEmpty)
+        // Without --keep, none are written; starting over with --force removes the old run's.
+        _ = try Self.train(corpus, out, ["--force", "--warmup", "5", "--steps", "20", "--eval-every", "10"])
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: out.path).sorted(),
+                       ["loss.svg", "metrics.jsonl", "model.safetensors", "training-state.safetensors"])
     }
 }
