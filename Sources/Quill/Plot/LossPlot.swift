@@ -35,9 +35,9 @@ public enum LossPlot {
         let losses = points.flatMap { [$0.trainLoss, $0.validationLoss].compactMap { $0 } }
         let rates = points.compactMap(\.learningRate)
         let steps = Axis.nice(low: 0, high: Double(points.map(\.step).max() ?? 1), ticks: 8)
-        let loss = Axis.nice(low: losses.min() ?? 0, high: losses.max() ?? 1, ticks: 6)
+        let loss = Axis.nice(low: losses.min() ?? 0, high: lossCeiling(runs) ?? 1, ticks: 6)
         let rate = Axis.nice(low: 0, high: rates.max() ?? 1, ticks: 6)
-        let top = 48 + 16 * Double((runs.count + 1) / 2)  // room for the legend, two runs a row
+        let top = 66 + 16 * Double((runs.count + 1) / 2)  // room for the title, the key and the legend, two runs a row
         let plotWidth = width - left - right, plotHeight = height - top - bottom
         func x(_ step: Int) -> Double { left + plotWidth * (Double(step) - steps.low) / (steps.high - steps.low) }
         func yLoss(_ value: Double) -> Double { top + plotHeight * (loss.high - value) / (loss.high - loss.low) }
@@ -72,7 +72,9 @@ public enum LossPlot {
         }
         svg.add("</g>")
 
-        // Curves, one colour per run.
+        // Curves, one colour per run, clipped to the plot area (the first steps' loss may lie above it).
+        svg.add("<clipPath id=\"plot-area\"><rect x=\"\(f(left))\" y=\"\(f(top - 8))\" width=\"\(f(plotWidth + 8))\" height=\"\(f(plotHeight + 16))\"/></clipPath>")
+        svg.add("<g clip-path=\"url(#plot-area)\">")
         for (index, run) in runs.enumerated() {
             let colour = colours[index % colours.count]
             let name = xml(run.name)
@@ -96,15 +98,26 @@ public enum LossPlot {
             }
         }
 
-        // Legend: each run's name and best, then what the line styles mean.
+        svg.add("</g>")
+
+        // Legend: each run's name and best; the key of the line styles is under the title.
         for (index, run) in runs.enumerated() {
             let colour = colours[index % colours.count]
             let best = run.best.map { String(format: " (best %.4f at step %d)", $0.loss, $0.step) } ?? ""
-            let column = left + Double(index % 2) * 380, row = 44 + 16 * Double(index / 2)
+            let column = left + Double(index % 2) * 380, row = 62 + 16 * Double(index / 2)
             svg.add("<g font-size=\"12\"><rect x=\"\(f(column))\" y=\"\(f(row - 9))\" width=\"14\" height=\"4\" fill=\"\(colour)\"/><text x=\"\(f(column + 20))\" y=\"\(f(row - 4))\">\(xml(run.name))\(best)</text></g>")
         }
-        svg.add("<text x=\"\(f(width - right))\" y=\"24\" font-size=\"11\" text-anchor=\"end\" fill=\"#555\">thin: train, thick: validation, dashed: learning rate, ring: best</text>")
+        svg.add("<text x=\"\(f(left))\" y=\"42\" font-size=\"11\" fill=\"#555\">thin: train loss, thick: validation loss, dashed: learning rate (right axis), ring: best validation</text>")
         return svg.document
+    }
+
+    /// The top of the loss axis: every validation loss and nine in ten training losses fit below it, so
+    /// the first steps' loss, far above the rest, does not squeeze the curves that matter.
+    static func lossCeiling(_ runs: [RunMetrics]) -> Double? {
+        let validation = runs.flatMap { $0.points.compactMap(\.validationLoss) }
+        let train = runs.flatMap { $0.points.compactMap(\.trainLoss) }.sorted()
+        let trainCeiling = train.isEmpty ? nil : train[min(train.count - 1, train.count * 9 / 10)]
+        return [validation.max(), trainCeiling].compactMap { $0 }.max()
     }
 
     /// A coordinate with two decimals.
@@ -168,8 +181,8 @@ struct Axis {
     /// A tick's label: short and without float noise (`0.002`, `1.5`, `2000`).
     static func label(_ value: Double) -> String {
         if value == 0 { return "0" }
-        if abs(value) >= 1e4 || abs(value) < 1e-3 { return String(format: "%.0e", value) }
-        var text = String(format: "%.4f", value)
+        if abs(value) >= 1e6 || abs(value) < 1e-5 { return String(format: "%.0e", value) }
+        var text = String(format: "%.5f", value)
         while text.hasSuffix("0") { text.removeLast() }
         if text.hasSuffix(".") { text.removeLast() }
         return text
