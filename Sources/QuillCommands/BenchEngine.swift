@@ -182,7 +182,7 @@ struct BenchBudget: ParsableCommand {
         discussion: """
         The peer's settings: Adam at 0.002, clip 5, dropout 0, no warm-up, no decay, seed 1. \
         Pass --quill-defaults to train with Quill's own defaults instead (dropout 0.1, warm-up, \
-        cosine decay over the budget). The final score is computed in float32 whatever \
+        the default decay over the budget). The final score is computed in float32 whatever \
         precision trained.
         """)
 

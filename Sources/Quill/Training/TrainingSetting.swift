@@ -19,7 +19,7 @@ public struct TrainingSetting<Value: Equatable>: AnyTrainingSetting {
     public let fixedOnResume: Bool
     /// Values just outside the range, as a user would type them, to test that each is refused.
     public let rejectedExamples: [String]
-    /// How the default reads in help (`600 seconds`, `cosine`).
+    /// How the default reads in help (`600 seconds`, `wsd`).
     public let defaultText: String
     private let accepts: @Sendable (Value) -> Bool
 

@@ -54,8 +54,8 @@ public enum TrainingSettings {
         \.warmupSteps, name: "warmupSteps", default: 100, summary: "Steps of linear warm-up to the peak learning rate",
         unit: "steps", range: 0...1_000_000_000)
     public static let decay = TrainingSetting<LearningRateDecay>(
-        \.decay, name: "decay", default: .cosine,
-        summary: "Learning-rate decay after warm-up, to the step limit or what fits in the time limit")
+        \.decay, name: "decay", default: .wsd,
+        summary: "Learning-rate decay after warm-up, to the step limit or what fits in the time limit; wsd holds the peak and decays over the last fifth, so a run continued past its limit loses little")
     public static let decaySteps = TrainingSetting<Int>(
         \.decaySteps, name: "decaySteps", default: 0, summary: "Steps the decay runs over, warm-up included",
         unit: "steps", range: 0...1_000_000_000, zeroMeans: "the step limit, or what fits in the time limit")
