@@ -30,3 +30,10 @@ test: setup
 
 bench: build
 	python3 scripts/compare_with_pytorch.py
+
+# make fuzz: libFuzzer on the five parsers, FUZZ_SECONDS each (default 600), two at a time;
+# fails on any crash, leak, timeout or out-of-memory (see Fuzz/README.md). Not part of make test.
+.PHONY: fuzz
+FUZZ_SECONDS ?= 600
+fuzz: setup
+	FUZZ_SECONDS=$(FUZZ_SECONDS) bash scripts/fuzz.sh

@@ -56,6 +56,8 @@ struct DocumentSplitter {
             let end = newline.map { $0 + 1 } ?? n
             let piece = UnsafeBufferPointer(rebasing: bytes[start..<end])
             if lineIsContent {
+                // The line's start was sent before its content arrived: it may have held only line breaks.
+                if !documentHasContent && piece.contains(where: { $0 != 0x0A && $0 != 0x0D }) { documentHasContent = true }
                 try stream.append(piece, offset: offset + start)
             } else {
                 if line.isEmpty { lineOffset = offset + start }

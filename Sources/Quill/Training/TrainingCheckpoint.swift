@@ -87,6 +87,11 @@ struct TrainingCheckpoint {
         } catch {
             throw CheckpointError.unreadable(path: path, reason: "\(error)")
         }
+        return try read(file, path: path)
+    }
+
+    /// Checks and decodes a training state already parsed as safetensors; `path` names it in messages.
+    static func read(_ file: SafeTensorsFile, path: String) throws -> TrainingCheckpoint {
         guard file.metadata["format"] == formatName else {
             throw CheckpointError.unreadable(path: path, reason: "it is not a Quill training state")
         }
@@ -129,6 +134,15 @@ struct TrainingCheckpoint {
             file.copyFloats(of: entry, to: destination)
             for i in 0..<entry.elementCount where !destination[i].isFinite {
                 throw CheckpointError.unreadable(path: path, reason: "its tensor \(name) holds a non-finite value at index \(i)")
+            }
+        }
+        // Every F32 tensor must have its shape before anything is allocated: the tensors tile the
+        // file, so a header that claims a huge model cannot allocate more than the file holds.
+        let stateShape = [header.model.layers, header.configuration.batch, header.model.hiddenSize]
+        for (name, shape) in [("weights", [layout.count]), ("adam.m", [layout.count]), ("adam.v", [layout.count]),
+                              ("lstm.h", stateShape), ("lstm.c", stateShape)] {
+            guard let entry = file.entry(named: name), entry.dtype == .f32, entry.shape == shape else {
+                throw CheckpointError.unreadable(path: path, reason: "its tensor \(name) is missing or not F32 of shape \(shape)")
             }
         }
         let weights = ParameterBuffer(layout: layout)
