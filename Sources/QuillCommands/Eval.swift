@@ -24,7 +24,7 @@ extension QuillCommand {
         @Argument(help: ArgumentHelp("Model file written by quill train (model.safetensors), or its folder.", valueName: "model"))
         var model: String
 
-        @Argument(help: ArgumentHelp("Text files or folders to score (a folder holds one document per file).", valueName: "file"))
+        @Argument(help: ArgumentHelp("Text files or folders to score (a folder holds one document per file), or a prepared corpus folder, whose validation split is scored.", valueName: "file"))
         var files: [String]
 
         @OptionGroup(title: "Documents")
@@ -55,8 +55,7 @@ extension QuillCommand {
             let terminal = Terminal()
             let file = try readModelFile(model)
             let started = Date()
-            let encoded = try CorpusEncoder.encode(documents.source(paths: files), options: file.textOptions,
-                                                   vocabulary: file.vocabulary, unknown: unknown.policy)
+            let encoded = try encodeInput(for: file, terminal: terminal)
             let characters = encoded.tokens.count - encoded.documentCount - 1
             let unknownCount = encoded.unknown.values.reduce(0, +)
             guard characters > 0 else {

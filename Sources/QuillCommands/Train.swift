@@ -27,7 +27,7 @@ extension QuillCommand {
             """
         )
 
-        @Argument(help: ArgumentHelp("Text files or folders to train on (a folder holds one document per file).", valueName: "corpus"))
+        @Argument(help: ArgumentHelp("Text files or folders to train on (a folder holds one document per file), or a folder written by quill prepare.", valueName: "corpus"))
         var corpus: [String]
 
         @OptionGroup(title: "Text")
@@ -173,29 +173,7 @@ extension QuillCommand {
                 configuration.validationFraction = saved.validationFraction
             }
 
-            let started = Date()
-            terminal.live("reading \(corpus.joined(separator: ", ")) ...")
-            let encoded = try startingVocabulary(CorpusEncoder.encode(text.source(paths: corpus), options: textOptions),
-                                                 base: base, folder: folder)
-            let training: [Int32], validation: [Int32]
-            if let val {
-                let held = try CorpusEncoder.encode(text.source(paths: [val]), options: textOptions,
-                                                    vocabulary: encoded.vocabulary, unknown: .skip)
-                if !held.unknown.isEmpty {
-                    terminal.warn("\(held.unknown.values.reduce(0, +)) characters of \(val) are not in the training text's vocabulary and are left out of validation.")
-                }
-                training = encoded.tokens
-                validation = held.tokens
-                guard validation.count >= 2 else { throw TrainingError.emptyValidationSplit(tokens: validation.count, validationFraction: 0) }
-            } else {
-                let split = try TrainingSplit.split(tokens: encoded.tokens, validationFraction: configuration.validationFraction)
-                training = split.training
-                validation = split.validation
-            }
-            terminal.line(String(format: "corpus: %@ characters in %d documents, %d distinct; %@ to train on, %@ to validate (read in %.1fs)",
-                                 Format.count(Double(encoded.characterCount)), encoded.documentCount, encoded.vocabulary.count - 1,
-                                 Format.count(Double(training.count)), Format.count(Double(validation.count)),
-                                 Date().timeIntervalSince(started)))
+            let data = try loadCorpus(&configuration, textOptions: textOptions, base: base, folder: folder, terminal: terminal)
             try terminal.check()  // output that cannot be written refuses the run before any training
             // Names as text (raw bytes written \xFF), so the metadata holds no stand-in scalars of SystemPath.
             var info = ["corpus": corpus.map { SystemPath.display(URL(fileURLWithPath: $0).lastPathComponent) }.joined(separator: ",")]
@@ -203,13 +181,13 @@ extension QuillCommand {
 
             let trainer: Trainer
             if resume {
-                trainer = try Trainer(resuming: folder, limits: configuration, training: training, validation: validation,
-                                      vocabulary: encoded.vocabulary, textOptions: textOptions, info: info,
+                trainer = try Trainer(resuming: folder, limits: configuration, data: data.data,
+                                      vocabulary: data.vocabulary, textOptions: data.textOptions, info: info,
                                       keepSchedule: decaySteps != nil)
                 if let change = trainer.scheduleChange { terminal.line(change.description) }
             } else {
-                trainer = try Trainer(configuration: configuration, training: training, validation: validation,
-                                      vocabulary: encoded.vocabulary, textOptions: textOptions, folder: folder, info: info,
+                trainer = try Trainer(configuration: configuration, data: data.data,
+                                      vocabulary: data.vocabulary, textOptions: data.textOptions, folder: folder, info: info,
                                       startingFrom: base)
             }
             let c = trainer.model.configuration

@@ -24,6 +24,13 @@ public struct EncodedText: Sendable {
     public var documentCount: Int
     /// Number of bytes read from the files.
     public var byteCount: Int
+
+    public init(tokens: [Int32], unknown: [Unicode.Scalar: Int], documentCount: Int, byteCount: Int) {
+        self.tokens = tokens
+        self.unknown = unknown
+        self.documentCount = documentCount
+        self.byteCount = byteCount
+    }
 }
 
 /// What to do with characters a vocabulary lacks.
@@ -137,15 +144,20 @@ public enum CorpusEncoder {
     }
 
     /// Pass 1: reads, decodes, splits and normalizes every file into scalar values.
-    static func scalarValues(_ source: CorpusSource, options: TextOptions, chunkSize: Int,
-                             progress: ((Int) -> Void)?) throws -> ScalarPass {
+    ///
+    /// With `drain`, the values are handed to it piece by piece as they become final (see
+    /// `DocumentStream.drain`) instead of being kept, so memory stays near one chunk's worth.
+    static func scalarValues(_ source: CorpusSource, options: TextOptions, chunkSize: Int, progress: ((Int) -> Void)?,
+                             drain: ((UnsafeBufferPointer<Int32>) throws -> Void)? = nil) throws -> ScalarPass {
         let files = try source.files()
         var totalBytes = 0
-        for file in files {
-            totalBytes += FileSystem.size(of: file.path) ?? 0
+        if drain == nil {
+            for file in files {
+                totalBytes += FileSystem.size(of: file.path) ?? 0
+            }
         }
         // Normalized text rarely holds more scalars than bytes; reserved pages that are never written cost no memory.
-        let stream = DocumentStream(options: options, reservingCapacity: totalBytes + files.count + 1)
+        let stream = DocumentStream(options: options, reservingCapacity: drain == nil ? totalBytes + files.count + 1 : chunkSize + 1)
         var bytes = 0
         var fileStarts: [(Int, String)] = []
         var nonEmptyFiles = 0
@@ -155,9 +167,11 @@ public enum CorpusEncoder {
             var splitter = DocumentSplitter(splitting: source.documents, stream: stream, file: file.path)
             let size = try ChunkedFileReader.forEachChunk(of: file, chunkSize: chunkSize) { chunk, offset in
                 try splitter.take(chunk, offset: offset)
+                if let drain { try stream.drain(drain) }
                 progress?(bytes + offset + chunk.count)
             }
             try splitter.finish()
+            if let drain { try stream.drain(drain) }
             if size > 0 { nonEmptyFiles += 1 }
             bytes += size
         }
@@ -169,6 +183,7 @@ public enum CorpusEncoder {
             throw TokenizerError.emptyCorpus(paths: paths)
         }
         stream.finish()
+        if let drain { try stream.drain(drain) }
         return ScalarPass(stream: stream, bytes: bytes, fileStarts: fileStarts)
     }
 }

@@ -18,7 +18,12 @@ struct DocumentSplitter {
         self.splitting = splitting
         self.stream = stream
         self.file = file
-        if case let .separatorLine(text) = splitting { separator = Array(text.utf8) } else { separator = [] }
+        if case let .separatorLine(text) = splitting {
+            separator = Array(text.utf8)
+            stream.splitterMayDiscard = true
+        } else {
+            separator = []
+        }
     }
 
     /// Takes the next chunk of the file; `offset` is the file offset of `bytes[0]`.
@@ -75,7 +80,10 @@ struct DocumentSplitter {
     }
 
     private mutating func sendLine() throws {
-        if line.contains(where: { $0 != 0x0A && $0 != 0x0D }) { documentHasContent = true }
+        if line.contains(where: { $0 != 0x0A && $0 != 0x0D }) {
+            documentHasContent = true
+            stream.openDocumentConfirmed = true
+        }
         try line.withUnsafeBufferPointer { try stream.append($0, offset: lineOffset) }
         line.removeAll(keepingCapacity: true)
     }

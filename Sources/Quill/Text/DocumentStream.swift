@@ -19,6 +19,13 @@ final class DocumentStream {
     private var pendingOffset = 0
     /// The file named in errors.
     var file = ""
+    /// Whether the splitter may discard an open document that holds characters (separator splitting
+    /// drops documents of line breaks alone); while it may, `drain` holds the open document back.
+    var splitterMayDiscard = false
+    /// Set by the splitter once it will keep the open document.
+    var openDocumentConfirmed = false
+    /// Whether `drain` has handed out the open document's first values, so it can no longer be dropped.
+    private var openDocumentDrained = false
 
     init(options: TextOptions, reservingCapacity capacity: Int) {
         normalizer = Normalizer(options: options)
@@ -59,7 +66,12 @@ final class DocumentStream {
         guard let marker = openMarker else { return }
         try flushPending()
         openMarker = nil
-        if discard || values.count == marker + 1 {
+        openDocumentConfirmed = false
+        if openDocumentDrained {
+            precondition(!discard, "a document handed out by drain cannot be discarded")
+            openDocumentDrained = false
+            documentCount += 1
+        } else if discard || values.count == marker + 1 {
             values.removeSubrange(marker...)
         } else {
             documentCount += 1
@@ -70,6 +82,25 @@ final class DocumentStream {
     func finish() {
         precondition(openMarker == nil, "a document is still open")
         values.append(Self.documentMarker)
+    }
+
+    /// Hands `body` the values that nothing read later can change or remove, then forgets them.
+    ///
+    /// Called after each piece, it keeps memory near the size of one piece however long the corpus
+    /// is: what stays is the unnormalized tail and an open document that might still be dropped.
+    func drain(_ body: (UnsafeBufferPointer<Int32>) throws -> Void) rethrows {
+        var end = values.count
+        if let marker = openMarker, !openDocumentDrained {
+            if (!splitterMayDiscard || openDocumentConfirmed) && values.count > marker + 1 {
+                openDocumentDrained = true
+            } else {
+                end = marker
+            }
+        }
+        guard end > 0 else { return }
+        try values.withUnsafeBufferPointer { try body(UnsafeBufferPointer(rebasing: $0[..<end])) }
+        values.removeSubrange(..<end)
+        if let marker = openMarker, !openDocumentDrained { openMarker = marker - end }
     }
 
     /// Hands over the values, leaving the stream empty, so the caller holds the only copy.

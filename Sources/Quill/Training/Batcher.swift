@@ -38,32 +38,38 @@ public struct BatchWindow: Equatable, Sendable {
 /// one as targets, so the recurrent state of lane b carries from one window to the next.
 /// An epoch has `(laneLength - 1) / seq` windows; the lane tail that cannot fill a window is skipped.
 ///
+/// The stream is a `TokenSource`: an array in memory, or prepared shards of which each window reads
+/// only the `seq + 1` tokens of every lane it needs. Both give the same windows for the same tokens;
+/// `next` throws what the source's reads throw, so over an array it cannot fail and needs no `try`.
+///
 /// The state resets at `[DOC]` tokens inside windows are the model's business: a reset belongs
 /// exactly before every input equal to `Vocabulary.documentID`.
-public struct Batcher: Sendable {
+public struct Batcher<Source: TokenSource>: Sendable {
     /// Number of lanes (rows of a window).
     public let batch: Int
     /// Tokens per window and lane (columns of a window).
     public let seq: Int
     /// Tokens in each lane.
     public let laneLength: Int
-    /// The stream, trimmed to `batch * laneLength` tokens.
-    private let tokens: [Int32]
+    /// The stream; only its first `batch * laneLength` tokens are read.
+    private let source: Source
+    /// One lane's window and the target after it: [seq + 1].
+    private var lane: [Int32]
     /// The next window's place.
     public private(set) var position: BatchPosition
 
-    /// Lanes over `tokens`, starting at `position`.
+    /// Lanes over a token source, starting at `position`.
     ///
     /// - Throws: `TrainingError.corpusTooShort` when a lane cannot hold one window and its shifted
-    ///   target (`tokens.count < batch * (seq + 1)`); `TrainingError.positionOutOfRange` when `position`
+    ///   target (`source.count < batch * (seq + 1)`); `TrainingError.positionOutOfRange` when `position`
     ///   was not saved from lanes of this shape.
-    public init(tokens: [Int32], batch: Int, seq: Int, position: BatchPosition = BatchPosition()) throws {
+    public init(source: Source, batch: Int, seq: Int, position: BatchPosition = BatchPosition()) throws {
         precondition(batch > 0 && seq > 0, "batch and seq must be positive")
         let needed = batch * (seq + 1)
-        guard tokens.count >= needed else {
-            throw TrainingError.corpusTooShort(tokens: tokens.count, needed: needed, batch: batch, seq: seq)
+        guard source.count >= needed else {
+            throw TrainingError.corpusTooShort(tokens: source.count, needed: needed, batch: batch, seq: seq)
         }
-        let laneLength = tokens.count / batch
+        let laneLength = source.count / batch
         guard position.epoch >= 0, position.offset >= 0, position.offset % seq == 0,
               position.offset + seq + 1 <= laneLength else {
             throw TrainingError.positionOutOfRange(offset: position.offset, laneLength: laneLength, seq: seq)
@@ -71,7 +77,8 @@ public struct Batcher: Sendable {
         self.batch = batch
         self.seq = seq
         self.laneLength = laneLength
-        self.tokens = Array(tokens[0..<(batch * laneLength)])
+        self.source = source
+        self.lane = [Int32](repeating: 0, count: seq + 1)
         self.position = position
     }
 
@@ -87,19 +94,21 @@ public struct Batcher: Sendable {
     ///   - inputs: `[batch, seq]` lane-major: `inputs[b * seq + t]` is lane b's token at `offset + t`.
     ///   - targets: `[batch, seq]` lane-major: `targets[b * seq + t]` is lane b's token at `offset + t + 1`.
     /// - Returns: the window's epoch and offset, and whether it ended the epoch.
+    /// - Throws: what the source throws when its tokens cannot be read; the position is then unchanged.
     @discardableResult
     public mutating func next(inputs: UnsafeMutableBufferPointer<Int32>,
-                              targets: UnsafeMutableBufferPointer<Int32>) -> BatchWindow {
+                              targets: UnsafeMutableBufferPointer<Int32>) throws(Source.ReadError) -> BatchWindow {
         precondition(inputs.count == batch * seq && targets.count == batch * seq,
                      "Batcher: inputs and targets must hold batch * seq tokens")
         let offset = position.offset
-        tokens.withUnsafeBufferPointer { stream in
+        let (batch, seq, laneLength, source) = (self.batch, self.seq, self.laneLength, self.source)
+        try lane.withUnsafeMutableBufferPointer { (window) throws(Source.ReadError) in
             for b in 0..<batch {
-                let lane = b * laneLength + offset
+                try source.read(from: b * laneLength + offset, into: window)
                 let row = b * seq
                 for t in 0..<seq {
-                    inputs[row + t] = stream[lane + t]
-                    targets[row + t] = stream[lane + t + 1]
+                    inputs[row + t] = window[t]
+                    targets[row + t] = window[t + 1]
                 }
             }
         }
@@ -112,10 +121,17 @@ public struct Batcher: Sendable {
 
     /// Writes the next window into arrays of `batch * seq` tokens; see `next(inputs:targets:)`.
     @discardableResult
-    public mutating func next(inputs: inout [Int32], targets: inout [Int32]) -> BatchWindow {
-        inputs.withUnsafeMutableBufferPointer { i in
-            targets.withUnsafeMutableBufferPointer { t in next(inputs: i, targets: t) }
+    public mutating func next(inputs: inout [Int32], targets: inout [Int32]) throws(Source.ReadError) -> BatchWindow {
+        try inputs.withUnsafeMutableBufferPointer { (i) throws(Source.ReadError) in
+            try targets.withUnsafeMutableBufferPointer { (t) throws(Source.ReadError) in try next(inputs: i, targets: t) }
         }
+    }
+}
+
+extension Batcher where Source == ArrayTokenSource {
+    /// Lanes over `tokens` in memory, starting at `position`; see `init(source:batch:seq:position:)`.
+    public init(tokens: [Int32], batch: Int, seq: Int, position: BatchPosition = BatchPosition()) throws {
+        try self.init(source: ArrayTokenSource(tokens), batch: batch, seq: seq, position: position)
     }
 }
 

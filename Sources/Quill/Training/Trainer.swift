@@ -20,7 +20,7 @@ public final class Trainer {
     private let step: TrainingStep
     private let optimizer: AdamOptimizer
     private let gradients: ParameterBuffer
-    private var batcher: Batcher
+    private var batcher: Batcher<AnyTokenSource>
     private let state: RecurrentState
     private var random: QuillRandom
     private var schedule: LearningRateSchedule
@@ -56,6 +56,19 @@ public final class Trainer {
                             vocabulary: Vocabulary, textOptions: TextOptions, folder: ModelFolder,
                             info: [String: String] = [:], threads: Int = defaultEngineThreadCount,
                             startingFrom base: ModelFile? = nil) throws {
+        try self.init(configuration: configuration, data: TrainingData(training: training, validation: validation, vocabulary: vocabulary),
+                      vocabulary: vocabulary, textOptions: textOptions, folder: folder, info: info, threads: threads,
+                      startingFrom: base)
+    }
+
+    /// A fresh run on a token source (in memory or prepared shards); see the initializer above.
+    ///
+    /// - Throws: `TrainingError` when the corpus is too short for one window or the split is empty.
+    public convenience init(configuration: TrainingConfiguration, data: TrainingData,
+                            vocabulary: Vocabulary, textOptions: TextOptions, folder: ModelFolder,
+                            info: [String: String] = [:], threads: Int = defaultEngineThreadCount,
+                            startingFrom base: ModelFile? = nil) throws {
+        let validation = data.validation
         try configuration.validate()
         guard validation.count >= 2 else { throw TrainingError.emptyValidationSplit(tokens: validation.count, validationFraction: configuration.validationFraction) }
         let modelConfiguration = configuration.modelConfiguration(vocabularySize: vocabulary.count)
@@ -63,7 +76,7 @@ public final class Trainer {
         var random = QuillRandom(seed: configuration.seed)
         let model = base.map { FineTuning.startingModel(from: $0, vocabulary: vocabulary, configuration: modelConfiguration, random: &random) }
             ?? LanguageModel.initialized(modelConfiguration, random: &random)
-        let batcher = try Batcher(tokens: training, batch: configuration.batch, seq: configuration.seq)
+        let batcher = try Batcher(source: AnyTokenSource(data.training), batch: configuration.batch, seq: configuration.seq)
         let windows = batcher.windowsPerEpoch
         let schedule = configuration.learningRateSchedule(windowsPerEpoch: windows)
         let scheduleFixed = configuration.decaySteps > 0 || configuration.totalSteps(windowsPerEpoch: windows) != nil
@@ -74,8 +87,7 @@ public final class Trainer {
             configuration.decaySteps = schedule.totalSteps
         }
         self.init(configuration: configuration, model: model, vocabulary: vocabulary, textOptions: textOptions,
-                  folder: folder, info: info, training: training, validation: validation,
-                  fingerprint: Trainer.fingerprint(training: training, validation: validation, vocabulary: vocabulary),
+                  folder: folder, info: info, validation: validation, fingerprint: data.fingerprint,
                   batcher: batcher, state: RecurrentState(configuration: modelConfiguration, batch: configuration.batch),
                   random: random, schedule: schedule, scheduleFixed: scheduleFixed, threads: threads)
     }
@@ -91,8 +103,18 @@ public final class Trainer {
     public convenience init(resuming folder: ModelFolder, limits: TrainingConfiguration, training: [Int32], validation: [Int32],
                             vocabulary: Vocabulary, textOptions: TextOptions, info: [String: String] = [:],
                             keepSchedule: Bool = false) throws {
+        try self.init(resuming: folder, limits: limits, data: TrainingData(training: training, validation: validation, vocabulary: vocabulary),
+                      vocabulary: vocabulary, textOptions: textOptions, info: info, keepSchedule: keepSchedule)
+    }
+
+    /// Resumes a run on a token source (in memory or prepared shards); see the initializer above.
+    ///
+    /// - Throws: `CheckpointError` when the state is missing, unreadable, or was made from another corpus.
+    public convenience init(resuming folder: ModelFolder, limits: TrainingConfiguration, data: TrainingData,
+                            vocabulary: Vocabulary, textOptions: TextOptions, info: [String: String] = [:],
+                            keepSchedule: Bool = false) throws {
         let checkpoint = try TrainingCheckpoint.read(from: folder.state)
-        let fingerprint = Trainer.fingerprint(training: training, validation: validation, vocabulary: vocabulary)
+        let fingerprint = data.fingerprint
         guard checkpoint.corpusFingerprint == fingerprint, checkpoint.vocabulary == vocabulary else {
             throw CheckpointError.differentCorpus(path: folder.state.path)
         }
@@ -100,14 +122,14 @@ public final class Trainer {
             throw CheckpointError.differentText(path: folder.state.path, saved: checkpoint.textOptions.summary, given: textOptions.summary)
         }
         let saved = checkpoint.configuration
-        let batcher = try Batcher(tokens: training, batch: saved.batch, seq: saved.seq, position: checkpoint.position)
+        let batcher = try Batcher(source: AnyTokenSource(data.training), batch: saved.batch, seq: saved.seq, position: checkpoint.position)
         let plan = ScheduleContinuation.resuming(saved: saved, schedule: checkpoint.schedule, scheduleFixed: checkpoint.scheduleFixed,
                                                  step: checkpoint.step, limits: limits, windowsPerEpoch: batcher.windowsPerEpoch,
                                                  keepPlan: keepSchedule)
         let configuration = plan.configuration
         try configuration.validate()
         self.init(configuration: configuration, model: LanguageModel(weights: checkpoint.weights), vocabulary: vocabulary,
-                  textOptions: textOptions, folder: folder, info: info, training: training, validation: validation,
+                  textOptions: textOptions, folder: folder, info: info, validation: data.validation,
                   fingerprint: fingerprint, batcher: batcher, state: checkpoint.recurrentState, random: checkpoint.random,
                   schedule: plan.schedule, scheduleFixed: plan.scheduleFixed)
         scheduleChange = plan.change
@@ -124,8 +146,8 @@ public final class Trainer {
 
     /// The parts both starts share: engine workspace, optimizer and buffers for `model`.
     private init(configuration: TrainingConfiguration, model: LanguageModel, vocabulary: Vocabulary, textOptions: TextOptions,
-                 folder: ModelFolder, info: [String: String], training: [Int32], validation: [Int32], fingerprint: String,
-                 batcher: Batcher, state: RecurrentState, random: QuillRandom, schedule: LearningRateSchedule, scheduleFixed: Bool,
+                 folder: ModelFolder, info: [String: String], validation: [Int32], fingerprint: String,
+                 batcher: Batcher<AnyTokenSource>, state: RecurrentState, random: QuillRandom, schedule: LearningRateSchedule, scheduleFixed: Bool,
                  threads: Int = defaultEngineThreadCount) {
         self.configuration = configuration
         self.model = model
@@ -155,20 +177,6 @@ public final class Trainer {
         try TrainingCheckpoint.read(from: folder.state).configuration
     }
 
-    /// A short hash of the token streams and vocabulary, so a state is never resumed on other data.
-    static func fingerprint(training: [Int32], validation: [Int32], vocabulary: Vocabulary) -> String {
-        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
-        func mix(_ value: UInt32) {
-            hash = (hash ^ UInt64(value)) &* 0x0000_0100_0000_01b3
-        }
-        for s in vocabulary.scalars { mix(s.value) }
-        mix(0xFFFF_FFFF)
-        for t in training { mix(UInt32(bitPattern: t)) }
-        mix(0xFFFF_FFFE)
-        for t in validation { mix(UInt32(bitPattern: t)) }
-        return String(hash, radix: 16) + "-\(training.count)-\(validation.count)"
-    }
-
     /// The step at which a step or epoch limit stops the run, if either is set.
     private var stepLimit: Int? { configuration.totalSteps(windowsPerEpoch: batcher.windowsPerEpoch) }
 
@@ -178,7 +186,8 @@ public final class Trainer {
     ///   - stopRequested: polled between steps; a non-nil signal number finishes the step, saves and returns.
     ///   - events: progress, evaluations, skipped steps and checkpoints as they happen.
     /// - Throws: `TrainingError.diverged` after too many non-finite steps (the last good checkpoint stays),
-    ///   or an I/O error when a checkpoint cannot be written (the previous one stays whole).
+    ///   an I/O error when a checkpoint cannot be written (the previous one stays whole), or what the
+    ///   token source throws when its tokens cannot be read (a prepared shard damaged or removed).
     public func run(stopRequested: () -> Int32? = { nil }, events: (TrainingEvent) -> Void = { _ in }) throws -> TrainingSummary {
         try FileSystem.createDirectory(folder.url.path)
         let metrics = try MetricsLog(url: folder.metrics)
@@ -211,8 +220,8 @@ public final class Trainer {
                 break
             }
 
-            let window = inputs.withUnsafeMutableBufferPointer { i in
-                targets.withUnsafeMutableBufferPointer { t in batcher.next(inputs: i, targets: t) }
+            let window = try inputs.withUnsafeMutableBufferPointer { i in
+                try targets.withUnsafeMutableBufferPointer { t in try batcher.next(inputs: i, targets: t) }
             }
             let rate = schedule.learningRate(atStep: stepCount)
             let loss = inputs.withUnsafeBufferPointer { i in
