@@ -138,60 +138,59 @@ final class PrepareCommandTests: XCTestCase {
         }
     }
 
-    func testCtrlCDuringPrepareRemovesEverythingItWrote() throws {
-        // The corpus is a named pipe: the signal arrives while pass 2 waits for text, and is honoured
-        // at the first chunk it reads.
+    /// A `prepare` of a named pipe, stopped between its passes: pass 1 has read the text and made the
+    /// temporary folder, and pass 2 waits for the pipe to be opened again.
+    private struct PipedPrepare {
         let dir = TestCorpus.folder()
         let text = Data(TestCorpus.text(characters: 4_000).utf8)
-        let pipe = dir.appendingPathComponent("corpus.fifo")
-        XCTAssertEqual(mkfifo(pipe.path, 0o600), 0)
-        let out = dir.appendingPathComponent("prepared")
         let process = Process()
-        process.executableURL = QuillBinary.url
-        process.arguments = ["prepare", pipe.path, "--out", out.path]
         let errors = Pipe()
-        process.standardOutput = Pipe()
-        process.standardError = errors
-        try process.run()
-        var writer = try FileHandle(forWritingTo: pipe)
-        try writer.write(contentsOf: text)
-        try writer.close()
-        let deadline = Date().addingTimeInterval(60)
-        while (try? FileManager.default.contentsOfDirectory(atPath: dir.path))?.contains(where: { $0.hasPrefix(".prepared.prepare-") }) != true,
-              process.isRunning, Date() < deadline { usleep(2_000) }
-        process.interrupt()
-        writer = try FileHandle(forWritingTo: pipe)  // pass 2 opens the pipe and reads its first chunk
-        try? writer.write(contentsOf: text)
-        try? writer.close()
-        process.waitUntilExit()
-        let stderr = String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        XCTAssertEqual(process.terminationStatus, 1, stderr)
-        XCTAssertEqual(stderr, "Error: Preparing was interrupted; nothing was written in place of the output folder, so run the command again.\n")
-        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir.path), ["corpus.fifo"])
-    }
+        var pipe: URL { dir.appendingPathComponent("corpus.fifo") }
+        var out: URL { dir.appendingPathComponent("prepared") }
 
-    func testAPrepareKilledMidwayLeavesNoFolderThatLooksPrepared() throws {
-        // The corpus is a named pipe, so the test decides when each pass can read: the process is
-        // killed once pass 1 is done and the temporary folder exists, while pass 2 waits for text.
-        let dir = TestCorpus.folder()
-        let text = Data(TestCorpus.text(characters: 4_000).utf8)
-        let pipe = dir.appendingPathComponent("corpus.fifo")
-        XCTAssertEqual(mkfifo(pipe.path, 0o600), 0)
-        let out = dir.appendingPathComponent("prepared")
-        let process = Process()
-        process.executableURL = QuillBinary.url
-        process.arguments = ["prepare", pipe.path, "--out", out.path, "--shard-tokens", "500"]
-        process.standardOutput = Pipe()
-        process.standardError = Pipe()
-        try process.run()
-        let writer = try FileHandle(forWritingTo: pipe)  // waits for pass 1 to open the pipe
-        writer.write(text)
-        try writer.close()
-        let deadline = Date().addingTimeInterval(60)
+        init(_ extra: [String] = []) throws {
+            XCTAssertEqual(mkfifo(pipe.path, 0o600), 0)
+            process.executableURL = QuillBinary.url
+            process.arguments = ["prepare", pipe.path, "--out", out.path] + extra
+            process.standardOutput = Pipe()
+            process.standardError = errors
+            try process.run()
+            try feed()  // waits for pass 1 to open the pipe
+            let deadline = Date().addingTimeInterval(60)
+            while temporary() == nil, process.isRunning, Date() < deadline { usleep(2_000) }
+        }
+
+        /// Writes the text through the pipe once the process opens it.
+        func feed() throws {
+            let writer = try FileHandle(forWritingTo: pipe)
+            try? writer.write(contentsOf: text)
+            try writer.close()
+        }
+
+        /// The temporary folder beside the output, if there is one.
         func temporary() -> String? {
             try? FileManager.default.contentsOfDirectory(atPath: dir.path).first { $0.hasPrefix(".prepared.prepare-") }
         }
-        while temporary() == nil, process.isRunning, Date() < deadline { usleep(2_000) }
+    }
+
+    func testCtrlCDuringPrepareRemovesEverythingItWrote() throws {
+        // The signal arrives while pass 2 waits for text, and is honoured at the first chunk it reads.
+        let piped = try PipedPrepare()
+        XCTAssertNotNil(piped.temporary(), "pass 1 never finished")
+        piped.process.interrupt()
+        try piped.feed()
+        piped.process.waitUntilExit()
+        let stderr = String(decoding: piped.errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        XCTAssertEqual(piped.process.terminationStatus, 1, stderr)
+        XCTAssertEqual(stderr, "Error: Preparing was interrupted; nothing was written in place of the output folder, so run the command again.\n")
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: piped.dir.path), ["corpus.fifo"])
+    }
+
+    func testAPrepareKilledMidwayLeavesNoFolderThatLooksPrepared() throws {
+        // Killed once pass 1 is done and the temporary folder exists, while pass 2 waits for text.
+        let piped = try PipedPrepare(["--shard-tokens", "500"])
+        let (dir, text, out, process) = (piped.dir, piped.text, piped.out, piped.process)
+        func temporary() -> String? { piped.temporary() }
         let leftover = try XCTUnwrap(temporary(), "pass 1 never finished")
         kill(process.processIdentifier, SIGKILL)
         process.waitUntilExit()
