@@ -11,8 +11,10 @@ extension QuillCommand {
             Scores every character of the files, and the end of every document, as training's \
             validation does: the text is normalized as the model's training text was, each \
             document starts after [DOC] from a reset state, and the state carries across \
-            windows. Reports nats and bits per character and perplexity (exp of nats per \
-            character). Characters the model's vocabulary lacks are left out and listed, or \
+            windows. The figure is the sequential one (as --batch 1 scores it) whatever --batch: \
+            each lane first reads, unscored, the text before its span, back to its document's \
+            start or --burn-in characters, so --batch only changes speed. Reports nats and bits \
+            per character and perplexity (exp of nats per character). Characters the model's vocabulary lacks are left out and listed, or \
             are an error with --unknown error.
 
             Examples:
@@ -30,8 +32,12 @@ extension QuillCommand {
         @OptionGroup(title: "Documents")
         var documents: DocumentOptions
 
-        @Option(parsing: .unconditional, help: "Lanes scored together; changes where lanes start, so keep it fixed to compare models (typical 16-128).")
+        @Option(parsing: .unconditional, help: "Most lanes scored together; only changes speed, not the figure (typical 16-128).")
         var batch = 32
+
+        @Option(name: .customLong("burn-in"), parsing: .unconditional,
+                help: ArgumentHelp("Characters a lane reads, unscored, before its span when no document start is nearer (default \(Evaluator.defaultBurnIn); 0 starts lanes from a zero state).", valueName: "chars"))
+        var burnIn = Evaluator.defaultBurnIn
 
         @Option(help: "Matrix products in float32 (default; exact) or bfloat16 (several times faster on CPUs with AVX-512 BF16, within about 0.001 nats).")
         var precision: ComputePrecision = .float32
@@ -44,10 +50,15 @@ extension QuillCommand {
 
         /// Most lanes one evaluation may ask for.
         static let maximumBatch = 4096
+        /// Longest burn-in one evaluation may ask for.
+        static let maximumBurnIn = 1_000_000
 
         func validate() throws {
             if batch < 1 || batch > Self.maximumBatch {
                 throw ValidationError("--batch must be from 1 to \(Self.maximumBatch), not \(batch); try 32.")
+            }
+            if burnIn < 0 || burnIn > Self.maximumBurnIn {
+                throw ValidationError("--burn-in must be from 0 to \(Self.maximumBurnIn), not \(burnIn); try \(Evaluator.defaultBurnIn).")
             }
         }
 
@@ -62,7 +73,7 @@ extension QuillCommand {
                 throw CommandError("No character of \(files.joined(separator: ", ")) is in the model's vocabulary (\(UnknownCharacters.list(encoded.unknown))), so there is nothing to score; evaluate text like the training text.")
             }
 
-            let evaluator = Evaluator(model: LanguageModel(weights: file.weights), batch: batch, precision: precision)
+            let evaluator = Evaluator(model: LanguageModel(weights: file.weights), batch: batch, precision: precision, burnIn: burnIn)
             let total = encoded.tokens.count - 1
             let result = evaluator.evaluate(encoded.tokens) { done in
                 if !json { terminal.live(String(format: "scoring: %.0f%%", 100 * Double(done) / Double(total))) }

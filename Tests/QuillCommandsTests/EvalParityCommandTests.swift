@@ -5,7 +5,8 @@ import XCTest
 ///
 /// The fixture lives with the library tests: `Tests/QuillTests/Fixtures/torch_parity/`, made by
 /// `scripts/make_torch_fixture.py` (a model written by `quill train`, a held-out text with `%`
-/// document breaks, and PyTorch's mean cross-entropy with the stream cut into 1 and 4 lanes).
+/// document breaks, and PyTorch's mean cross-entropy in one lane and in lanes with burn-in). Any
+/// `--batch` gives the one-lane figure.
 final class EvalParityCommandTests: XCTestCase {
     private var fixture: URL {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
@@ -19,14 +20,14 @@ final class EvalParityCommandTests: XCTestCase {
     }
 
     func testEvalEqualsPyTorchCrossEntropyOnTheSameWeights() throws {
-        for (lanes, key) in [(1, "nats_per_char_lanes_1"), (4, "nats_per_char_lanes_4")] {
+        for (lanes, key) in [(1, "nats_per_char_lanes_1"), (4, "nats_per_char_lanes_4"), (4, "nats_per_char_lanes_1"), (32, "nats_per_char_lanes_1")] {
             let result = try QuillBinary.run(["eval", fixture.appendingPathComponent("model.safetensors").path,
                                               fixture.appendingPathComponent("eval.txt").path,
                                               "--doc-separator", "%", "--batch", "\(lanes)", "--json"])
             XCTAssertEqual(result.status, 0, result.stderr)
             let object = try XCTUnwrap(JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
             let nats = try XCTUnwrap(object["nats_per_char"] as? Double)
-            XCTAssertEqual(nats, try expected(key), accuracy: 1e-4, "\(lanes) lanes")
+            XCTAssertEqual(nats, try expected(key), accuracy: 1e-4, "batch \(lanes), \(key)")
             XCTAssertEqual(object["characters"] as? Int, Int(try expected("targets")))
         }
     }

@@ -44,7 +44,7 @@ public final class Trainer {
 
     /// Consecutive non-finite steps after which training stops.
     public static let maximumSkippedSteps = 25
-    /// Lanes used to score the validation split.
+    /// Most lanes used to score the validation split (`Evaluator`: the figure is the sequential one, lanes only add speed).
     public static let evaluationBatch = 32
 
     /// A fresh run: weights initialized from the seed, the engine on `threads` worker threads.
