@@ -36,7 +36,7 @@ extension QuillCommand {
         var batch = 32
 
         @Option(name: .customLong("burn-in"), parsing: .unconditional,
-                help: ArgumentHelp("Characters a lane reads, unscored, before its span when no document start is nearer (default \(Evaluator.defaultBurnIn); 0 starts lanes from a zero state).", valueName: "chars"))
+                help: ArgumentHelp("Characters a lane reads, unscored, before its span when no document start is nearer; longer for a model with a long memory, 0 starts lanes from a zero state (typical 128-512).", valueName: "chars"))
         var burnIn = Evaluator.defaultBurnIn
 
         @Option(help: "Matrix products in float32 (default; exact) or bfloat16 (several times faster on CPUs with AVX-512 BF16, within about 0.001 nats).")
