@@ -85,7 +85,7 @@ public final class Evaluator {
     /// Longest burn-in of a lane that starts inside a document.
     public let burnIn: Int
     private let precision: ComputePrecision
-    /// Engines by lane count, made when a plan first needs one.
+    /// The one-lane engine and the last plan's, made when first needed (each holds packed weights).
     private var engines: [Int: InferenceEngine] = [:]
     private var inputs: [Int32]
     private var targets: [Int32]
@@ -217,9 +217,10 @@ public final class Evaluator {
         return result
     }
 
-    /// The engine for `lanes` lanes, made once.
+    /// The engine for `lanes` lanes, kept with the one-lane engine for the next call; others are dropped.
     private func engine(lanes: Int) -> InferenceEngine {
         if let engine = engines[lanes] { return engine }
+        if lanes != 1 { engines = engines.filter { $0.key == 1 } }
         let engine = InferenceEngine(model: model, batch: lanes, maxSeq: seq, precision: precision)
         engines[lanes] = engine
         return engine

@@ -111,6 +111,16 @@ final class EvaluatorTests: XCTestCase {
         XCTAssertEqual(Evaluator(model: m, batch: 1).plan(documents), LanePlan(lanes: 1, laneLength: 5000, burnIn: 0))
     }
 
+    func testOneEvaluatorScoresStreamsOfDifferentPlansAsFreshOnesDo() {
+        let m = model()
+        let long = stream(3001), short = stream(500, seed: 8)
+        let evaluator = Evaluator(model: m, batch: 16, seq: 32, burnIn: 20)
+        XCTAssertNotEqual(evaluator.plan(long).lanes, evaluator.plan(short).lanes)
+        for tokens in [long, short, long, short] {
+            XCTAssertEqual(evaluator.evaluate(tokens), Evaluator(model: m, batch: 16, seq: 32, burnIn: 20).evaluate(tokens))
+        }
+    }
+
     func testShortStreamsAndEmptyStreams() {
         let m = model()
         let tokens = stream(3)
