@@ -27,6 +27,11 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        .systemLibrary(
+            name: "CMPI",
+            pkgConfig: "ompi-c",
+            providers: [.apt(["libopenmpi-dev", "openmpi-bin"])]
+        ),
         .target(
             name: "_QuillKernels",
             cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]
@@ -37,9 +42,15 @@ let package = Package(
             swiftSettings: quillSwiftSettings
         ),
         .target(
+            name: "QuillDistributed",
+            dependencies: ["Quill", "CMPI"],
+            swiftSettings: quillSwiftSettings
+        ),
+        .target(
             name: "QuillCommands",
             dependencies: [
                 "Quill",
+                "QuillDistributed",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: quillSwiftSettings

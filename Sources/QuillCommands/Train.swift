@@ -146,14 +146,15 @@ extension QuillCommand {
         }
 
         func run() throws {
+            let ranks = TrainRanks.forThisProcess()
             let terminal = Terminal()
             let base = try baseModel()  // --init-from, read before the folder is touched
             let configuration = try trainingConfiguration(startingFrom: base)
             try configuration.validate()
             let folder = ModelFolder(SystemPath.url(out ?? defaultFolder()))
-            let created = try prepare(folder)
+            let created = ranks.communicator.isRoot ? try prepare(folder) : false  // rank 0 alone touches the folder
             do {
-                try train(configuration, base: base, folder: folder, terminal: terminal)
+                try train(configuration, base: base, folder: folder, terminal: terminal, ranks: ranks)
             } catch {
                 // Bad input found before anything was written: leave no empty folder behind.
                 if created, (try? FileSystem.entries(of: folder.url.path))?.isEmpty == true {
@@ -163,7 +164,7 @@ extension QuillCommand {
             }
         }
 
-        private func train(_ configuration: TrainingConfiguration, base: ModelFile?, folder: ModelFolder, terminal: Terminal) throws {
+        private func train(_ configuration: TrainingConfiguration, base: ModelFile?, folder: ModelFolder, terminal: Terminal, ranks: TrainRanks) throws {
             var configuration = configuration
             let textOptions = base?.textOptions ?? text.textOptions
             if resume {
@@ -183,13 +184,16 @@ extension QuillCommand {
             if resume {
                 trainer = try Trainer(resuming: folder, limits: configuration, data: data.data,
                                       vocabulary: data.vocabulary, textOptions: data.textOptions, info: info,
-                                      keepSchedule: decaySteps != nil)
+                                      keepSchedule: decaySteps != nil, communicator: ranks.communicator)
                 if let change = trainer.scheduleChange { terminal.line(change.description) }
             } else {
+                try ranks.checkLanes(batch: configuration.batch)
                 trainer = try Trainer(configuration: configuration, data: data.data,
                                       vocabulary: data.vocabulary, textOptions: data.textOptions, folder: folder, info: info,
-                                      startingFrom: base)
+                                      startingFrom: base, communicator: ranks.communicator)
             }
+            try ranks.checkAgreement(configuration: trainer.configuration, dataFingerprint: trainer.dataFingerprint,
+                                     step: trainer.completedSteps)
             let c = trainer.model.configuration
             let parameters = trainer.model.layout.count
             terminal.line("model: \(Format.count(Double(parameters))) parameters (embed \(c.embeddingSize), hidden \(c.hiddenSize), layers \(c.layers), dropout \(c.dropout)); batch \(trainer.configuration.batch) x seq \(trainer.configuration.seq); writing \(folder.url.path)")
@@ -204,6 +208,9 @@ extension QuillCommand {
                 throw CommandError("\(error.description(naming: Self.settingFlags.flag(for:))) The last good checkpoint in \(folder.url.path) is intact.")
             }
             terminal.clearLive()
+            ranks.finish()
+            if let line = ranks.reduceSummary { terminal.line(line) }
+            guard ranks.communicator.isRoot else { return }
             report(summary, folder: folder, terminal: terminal)
             if sampleLength > 0, summary.bestValidationLoss != nil {
                 try printSample(from: folder, terminal: terminal)

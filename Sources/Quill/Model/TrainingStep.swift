@@ -5,6 +5,11 @@
 /// its own workspace and gradient buffer; shards run on separate threads with no synchronization
 /// inside the window, and their gradients are summed in shard order at the end, so results are
 /// the same run to run and for 1 or 2 threads. The layers and their arithmetic are `ModelLayers`'.
+///
+/// Across processes (a `Communicator` of several ranks) the lanes are split into one shard per rank
+/// (`LaneShard.split(batch:count:)`, as threads split them), each rank runs its own shard, and
+/// the gradients and losses are summed in rank order, which is shard order: two ranks give the
+/// bits of one process, and every rank holds the same gradients.
 public final class TrainingStep {
     public let model: LanguageModel
     public let batch: Int
@@ -20,6 +25,10 @@ public final class TrainingStep {
     let workspaces: [ShardWorkspace]
     /// Gradient buffers of shards 1..., summed into the caller's buffer (shard 0 writes there directly).
     let shardGradients: [ParameterBuffer]
+    /// The ranks that share the lanes; `SingleProcess` when this process has them all.
+    let communicator: Communicator
+    /// Every shard of the batch in lane order, this process's and the other ranks'.
+    let allShards: [LaneShard]
     /// A test seam: lets gradient flow backward across resets (which is wrong), to show the gradient check can fail.
     var leaksGradientAcrossResetsForTesting = false
 
@@ -31,20 +40,36 @@ public final class TrainingStep {
     ///   - threads: worker threads (the lanes are split into `max(2, threads)` shards at most).
     ///     With more than one thread, OpenBLAS is set to one thread per call.
     public convenience init(model: LanguageModel, batch: Int, seq: Int,
-                            precision: ComputePrecision = .float32, threads: Int = defaultEngineThreadCount) {
-        self.init(model: model, batch: batch, seq: seq, strategy: ProductStrategy(precision: precision), threads: threads)
+                            precision: ComputePrecision = .float32, threads: Int = defaultEngineThreadCount,
+                            communicator: Communicator = SingleProcess()) {
+        self.init(model: model, batch: batch, seq: seq, strategy: ProductStrategy(precision: precision), threads: threads,
+                  communicator: communicator)
     }
 
     /// A workspace whose products follow `strategy` (which must run on this CPU).
-    init(model: LanguageModel, batch: Int, seq: Int, strategy: ProductStrategy, threads: Int) {
+    ///
+    /// With a communicator of several ranks (at most `batch`), this process runs only its rank's shard, on one thread.
+    init(model: LanguageModel, batch: Int, seq: Int, strategy: ProductStrategy, threads: Int,
+         communicator: Communicator = SingleProcess()) {
         self.model = model
         self.batch = batch
         self.seq = seq
+        self.communicator = communicator
         layers = ModelLayers(model: model, strategy: strategy, use: .training)
         self.precision = layers.strategy.precision
-        let split = layers.shards(batch: batch, seq: seq, threads: threads)
-        workspaces = split.workspaces
-        self.threads = split.threads
+        if communicator.size > 1 {
+            precondition(communicator.size <= batch, "more ranks than lanes")
+            allShards = LaneShard.split(batch: batch, count: communicator.size)
+            workspaces = [ShardWorkspace(configuration: model.configuration, shard: allShards[communicator.rank], seq: seq,
+                                         strategy: layers.strategy, use: .training)]
+            self.threads = 1
+            BLAS.threadCount = 1  // the ranks are the parallelism
+        } else {
+            let split = layers.shards(batch: batch, seq: seq, threads: threads)
+            workspaces = split.workspaces
+            allShards = workspaces.map(\.shard)
+            self.threads = split.threads
+        }
         shardGradients = (1..<workspaces.count).map { _ in ParameterBuffer(layout: model.layout) }
     }
 
@@ -88,6 +113,11 @@ public final class TrainingStep {
         if !shardGradients.isEmpty { sumShardGradients(into: gradients) }
         var total = 0.0
         for t in totals { total += t }
+        if communicator.size > 1 {
+            // The other ranks' shards, added after this one's in rank order: the sum a single process forms.
+            communicator.sumInRankOrder(UnsafeMutableBufferPointer(start: gradients.pointer, count: gradients.count))
+            total = communicator.sumInRankOrder(total)
+        }
         lastLossSum = total
         return Float(total / Double(rows))
     }
@@ -108,15 +138,21 @@ public final class TrainingStep {
     }
 
     /// Draws every dropout mask of the window in the order of an unsharded pass: layer by layer,
-    /// then time-major rows over all lanes, each row H draws.
+    /// then time-major rows over all lanes, each row H draws. The lanes of other ranks' shards are
+    /// drawn and dropped, so every rank's generator stays in step.
     private func drawDropoutMasks(random: inout QuillRandom) {
         let c = model.configuration
         let h = c.hiddenSize
         let dropout = c.dropout
         let scale = 1 / (1 - dropout)
+        let owner = allShards.map { shard in workspaces.first { $0.shard == shard } }
         for k in 0..<c.layers {
             for t in 0..<seq {
-                for w in workspaces {
+                for (shard, w) in zip(allShards, owner) {
+                    guard let w else {
+                        for _ in 0..<(shard.lanes * h) { _ = random.nextUnitFloat() }
+                        continue
+                    }
                     let mask = w.layers[k].dropMask!.pointer
                     for b in 0..<w.lanes {
                         let row = mask + (t * w.lanes + b) * h

@@ -18,6 +18,8 @@ public final class Trainer {
     private let validationTokens: [Int32]
     private let corpusFingerprint: String
     private let step: TrainingStep
+    /// The processes training together; rank 0 alone writes files and evaluates.
+    private let communicator: Communicator
     private let optimizer: AdamOptimizer
     private let gradients: ParameterBuffer
     private var batcher: Batcher<AnyTokenSource>
@@ -55,10 +57,10 @@ public final class Trainer {
     public convenience init(configuration: TrainingConfiguration, training: [Int32], validation: [Int32],
                             vocabulary: Vocabulary, textOptions: TextOptions, folder: ModelFolder,
                             info: [String: String] = [:], threads: Int = defaultEngineThreadCount,
-                            startingFrom base: ModelFile? = nil) throws {
+                            startingFrom base: ModelFile? = nil, communicator: Communicator = SingleProcess()) throws {
         try self.init(configuration: configuration, data: TrainingData(training: training, validation: validation, vocabulary: vocabulary),
                       vocabulary: vocabulary, textOptions: textOptions, folder: folder, info: info, threads: threads,
-                      startingFrom: base)
+                      startingFrom: base, communicator: communicator)
     }
 
     /// A fresh run on a token source (in memory or prepared shards); see the initializer above.
@@ -67,7 +69,7 @@ public final class Trainer {
     public convenience init(configuration: TrainingConfiguration, data: TrainingData,
                             vocabulary: Vocabulary, textOptions: TextOptions, folder: ModelFolder,
                             info: [String: String] = [:], threads: Int = defaultEngineThreadCount,
-                            startingFrom base: ModelFile? = nil) throws {
+                            startingFrom base: ModelFile? = nil, communicator: Communicator = SingleProcess()) throws {
         let validation = data.validation
         try configuration.validate()
         guard validation.count >= 2 else { throw TrainingError.emptyValidationSplit(tokens: validation.count, validationFraction: configuration.validationFraction) }
@@ -89,7 +91,7 @@ public final class Trainer {
         self.init(configuration: configuration, model: model, vocabulary: vocabulary, textOptions: textOptions,
                   folder: folder, info: info, validation: validation, fingerprint: data.fingerprint,
                   batcher: batcher, state: RecurrentState(configuration: modelConfiguration, batch: configuration.batch),
-                  random: random, schedule: schedule, scheduleFixed: scheduleFixed, threads: threads)
+                  random: random, schedule: schedule, scheduleFixed: scheduleFixed, threads: threads, communicator: communicator)
     }
 
     /// Resumes a run from the training state in `folder`.
@@ -102,9 +104,10 @@ public final class Trainer {
     /// (`scheduleChange` says so; see `ScheduleContinuation`), unless `keepSchedule`.
     public convenience init(resuming folder: ModelFolder, limits: TrainingConfiguration, training: [Int32], validation: [Int32],
                             vocabulary: Vocabulary, textOptions: TextOptions, info: [String: String] = [:],
-                            keepSchedule: Bool = false) throws {
+                            keepSchedule: Bool = false, communicator: Communicator = SingleProcess()) throws {
         try self.init(resuming: folder, limits: limits, data: TrainingData(training: training, validation: validation, vocabulary: vocabulary),
-                      vocabulary: vocabulary, textOptions: textOptions, info: info, keepSchedule: keepSchedule)
+                      vocabulary: vocabulary, textOptions: textOptions, info: info, keepSchedule: keepSchedule,
+                      communicator: communicator)
     }
 
     /// Resumes a run on a token source (in memory or prepared shards); see the initializer above.
@@ -112,8 +115,9 @@ public final class Trainer {
     /// - Throws: `CheckpointError` when the state is missing, unreadable, or was made from another corpus.
     public convenience init(resuming folder: ModelFolder, limits: TrainingConfiguration, data: TrainingData,
                             vocabulary: Vocabulary, textOptions: TextOptions, info: [String: String] = [:],
-                            keepSchedule: Bool = false) throws {
+                            keepSchedule: Bool = false, communicator: Communicator = SingleProcess()) throws {
         let checkpoint = try TrainingCheckpoint.read(from: folder.state)
+        try checkpoint.checkWorldSize(communicator.size, path: folder.state.path)
         let fingerprint = data.fingerprint
         guard checkpoint.corpusFingerprint == fingerprint, checkpoint.vocabulary == vocabulary else {
             throw CheckpointError.differentCorpus(path: folder.state.path)
@@ -131,7 +135,7 @@ public final class Trainer {
         self.init(configuration: configuration, model: LanguageModel(weights: checkpoint.weights), vocabulary: vocabulary,
                   textOptions: textOptions, folder: folder, info: info, validation: data.validation,
                   fingerprint: fingerprint, batcher: batcher, state: checkpoint.recurrentState, random: checkpoint.random,
-                  schedule: plan.schedule, scheduleFixed: plan.scheduleFixed)
+                  schedule: plan.schedule, scheduleFixed: plan.scheduleFixed, communicator: communicator)
         scheduleChange = plan.change
         optimizer.m.pointer.update(from: checkpoint.adamM.pointer, count: model.layout.count)
         optimizer.v.pointer.update(from: checkpoint.adamV.pointer, count: model.layout.count)
@@ -148,8 +152,9 @@ public final class Trainer {
     private init(configuration: TrainingConfiguration, model: LanguageModel, vocabulary: Vocabulary, textOptions: TextOptions,
                  folder: ModelFolder, info: [String: String], validation: [Int32], fingerprint: String,
                  batcher: Batcher<AnyTokenSource>, state: RecurrentState, random: QuillRandom, schedule: LearningRateSchedule, scheduleFixed: Bool,
-                 threads: Int = defaultEngineThreadCount) {
+                 threads: Int = defaultEngineThreadCount, communicator: Communicator) {
         self.configuration = configuration
+        self.communicator = communicator
         self.model = model
         self.vocabulary = vocabulary
         self.textOptions = textOptions
@@ -163,7 +168,7 @@ public final class Trainer {
         self.schedule = schedule
         self.scheduleFixed = scheduleFixed
         step = TrainingStep(model: model, batch: configuration.batch, seq: configuration.seq, precision: configuration.precision,
-                            threads: threads)
+                            threads: threads, communicator: communicator)
         optimizer = AdamOptimizer(layout: model.layout, configuration: configuration)
         gradients = ParameterBuffer(layout: model.layout)
         inputs = [Int32](repeating: 0, count: configuration.batch * configuration.seq)
@@ -177,6 +182,11 @@ public final class Trainer {
         try TrainingCheckpoint.read(from: folder.state).configuration
     }
 
+    /// The corpus fingerprint the training state records (ranks compare it before training together).
+    public var dataFingerprint: String { corpusFingerprint }
+    /// Steps taken so far (the saved step when resuming).
+    public var completedSteps: Int { stepCount }
+
     /// The step at which a step or epoch limit stops the run, if either is set.
     private var stepLimit: Int? { configuration.totalSteps(windowsPerEpoch: batcher.windowsPerEpoch) }
 
@@ -189,12 +199,13 @@ public final class Trainer {
     ///   an I/O error when a checkpoint cannot be written (the previous one stays whole), or what the
     ///   token source throws when its tokens cannot be read (a prepared shard damaged or removed).
     public func run(stopRequested: () -> Int32? = { nil }, events: (TrainingEvent) -> Void = { _ in }) throws -> TrainingSummary {
-        try FileSystem.createDirectory(folder.url.path)
-        let metrics = try MetricsLog(url: folder.metrics)
+        let root = communicator.isRoot
+        if root { try FileSystem.createDirectory(folder.url.path) }
+        let metrics = root ? try MetricsLog(url: folder.metrics) : nil
         let stopwatch = Stopwatch()
         func elapsed() -> Double { stopwatch.seconds }
         let firstStep = stepCount
-        if firstStep == 0 && !FileSystem.exists(folder.state.path) {
+        if communicator.broadcast(firstStep == 0 && root && !FileSystem.exists(folder.state.path) ? 1 : 0) == 1 {
             // A checkpoint before any work, so a crash at any moment leaves a model that loads.
             try writeCheckpoint(writeModel: true)
             events(.checkpoint(step: 0))
@@ -211,12 +222,20 @@ public final class Trainer {
                     && (configuration.steps == 0 || configuration.steps > limit) ? .epochLimit : .stepLimit
                 break
             }
-            if configuration.timeLimit > 0, elapsed() >= configuration.timeLimit {
+            // Rank 0 decides, so every rank stops at the same step.
+            var stop = 0
+            if root, configuration.timeLimit > 0, elapsed() >= configuration.timeLimit {
+                stop = -1
+            } else if root, let signal = stopRequested() {
+                stop = Int(signal)
+            }
+            if communicator.size > 1 { stop = communicator.broadcast(stop) }
+            if stop == -1 {
                 reason = .timeLimit
                 break
             }
-            if let signal = stopRequested() {
-                reason = .interrupted(signal: signal)
+            if stop > 0 {
+                reason = .interrupted(signal: Int32(stop))
                 break
             }
 
@@ -250,7 +269,7 @@ public final class Trainer {
             if !scheduleFixed, configuration.timeLimit > 0, stepCount - firstStep >= max(20, configuration.warmupSteps / 2) {
                 // Only a time limit bounds the run: fix the decay's horizon from the measured speed.
                 let perStep = elapsed() / Double(stepCount - firstStep)
-                let left = Int((configuration.timeLimit - elapsed()) / perStep)
+                let left = communicator.broadcast(Int((configuration.timeLimit - elapsed()) / perStep))
                 schedule = LearningRateSchedule(peak: configuration.learningRate, warmupSteps: configuration.warmupSteps,
                                                 totalSteps: max(stepCount + left, configuration.warmupSteps + 1, schedule.totalSteps),
                                                 decay: configuration.decay, minimumFraction: configuration.minimumLearningRateFraction)
@@ -267,16 +286,16 @@ public final class Trainer {
             let progress = makeProgress(rate: rate, charactersPerSecond: charactersPerSecond, elapsed: now)
             events(.step(progress))
             if stepCount % 10 == 0 {
-                try metrics.append(step: stepCount, epoch: progress.epoch, trainLoss: Double(loss), validationLoss: nil,
+                try metrics?.append(step: stepCount, epoch: progress.epoch, trainLoss: Double(loss), validationLoss: nil,
                                    learningRate: rate, charactersPerSecond: charactersPerSecond)
             }
 
             if stepCount % configuration.evalEvery == 0 {
                 let improved = evaluate(events: events)
-                try metrics.append(step: stepCount, epoch: progress.epoch, trainLoss: Double(loss), validationLoss: lastValidationLoss,
+                try metrics?.append(step: stepCount, epoch: progress.epoch, trainLoss: Double(loss), validationLoss: lastValidationLoss,
                                    learningRate: rate, charactersPerSecond: charactersPerSecond)
                 try writeCheckpoint(writeModel: improved)
-                try recordEvaluation(step: stepCount)
+                if communicator.isRoot { try recordEvaluation(step: stepCount) }
                 events(.checkpoint(step: stepCount))
                 if configuration.earlyStopPatience > 0, evaluationsWithoutImprovement >= configuration.earlyStopPatience {
                     reason = .earlyStop
@@ -293,10 +312,10 @@ public final class Trainer {
             }
         } else if lastEvaluatedStep != stepCount {
             let improved = evaluate(events: events)
-            try metrics.append(step: stepCount, epoch: epochProgress, trainLoss: nil, validationLoss: lastValidationLoss,
+            try metrics?.append(step: stepCount, epoch: epochProgress, trainLoss: nil, validationLoss: lastValidationLoss,
                                learningRate: schedule.learningRate(atStep: max(stepCount - 1, 0)), charactersPerSecond: charactersPerSecond)
             try writeCheckpoint(writeModel: improved)
-            try recordEvaluation(step: stepCount)
+            if communicator.isRoot { try recordEvaluation(step: stepCount) }
             events(.checkpoint(step: stepCount))
         }
         return TrainingSummary(reason: reason, steps: stepCount, epochs: epochProgress,
@@ -323,8 +342,13 @@ public final class Trainer {
     /// Scores the validation split; returns whether it is the best so far.
     @discardableResult
     private func evaluate(events: (TrainingEvent) -> Void) -> Bool {
-        let evaluator = Evaluator(model: model, batch: Trainer.evaluationBatch, seq: 128, precision: configuration.precision)
-        let loss = evaluator.evaluate(validationTokens).natsPerCharacter
+        // Rank 0 scores, and every rank takes its figure, so all make the same decisions.
+        var loss = 0.0
+        if communicator.isRoot {
+            let evaluator = Evaluator(model: model, batch: Trainer.evaluationBatch, seq: 128, precision: configuration.precision)
+            loss = evaluator.evaluate(validationTokens).natsPerCharacter
+        }
+        if communicator.size > 1 { loss = communicator.broadcast(loss) }
         lastValidationLoss = loss
         lastEvaluatedStep = stepCount
         let improved = loss.isFinite && (bestValidationLoss.map { loss < $0 } ?? true)
@@ -341,6 +365,8 @@ public final class Trainer {
 
     /// Writes the training state, and the model file when asked; each atomically.
     private func writeCheckpoint(writeModel: Bool) throws {
+        if communicator.size > 1 { gatherRecurrentState() }
+        guard communicator.isRoot else { return }
         if writeModel {
             var modelInfo = info
             if let best = bestValidationLoss { modelInfo["validation_nats_per_char"] = String(format: "%.6f", best) }
@@ -355,8 +381,30 @@ public final class Trainer {
             step: stepCount, schedule: schedule, scheduleFixed: scheduleFixed,
             bestValidationLoss: bestValidationLoss, bestStep: bestStep,
             evaluationsWithoutImprovement: evaluationsWithoutImprovement,
-            lastValidationLoss: lastValidationLoss, lastEvaluatedStep: lastEvaluatedStep)
+            lastValidationLoss: lastValidationLoss, lastEvaluatedStep: lastEvaluatedStep, worldSize: communicator.size)
         try checkpoint.write(to: folder.state)
+    }
+
+    /// Copies every rank's lanes of the recurrent state into this rank's, so rank 0 saves all of them.
+    private func gatherRecurrentState() {
+        let shards = LaneShard.split(batch: state.batch, count: communicator.size)
+        let own = shards[communicator.rank]
+        var floats: [Float] = []
+        for lane in own.first..<(own.first + own.lanes) {
+            let value = state.lane(lane)
+            floats += value.hidden + value.cell
+        }
+        let gathered = communicator.allGather(floats.withUnsafeBytes { Array($0) })
+        let perLane = 2 * state.layers * state.hiddenSize
+        for (shard, bytes) in zip(shards, gathered) where shard != own {
+            precondition(bytes.count == shard.lanes * perLane * 4, "a rank sent a state of another shape")
+            let values: [Float] = bytes.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            for i in 0..<shard.lanes {
+                let lane = values[(i * perLane)..<((i + 1) * perLane)]
+                let half = perLane / 2
+                state.setLane(shard.first + i, to: RecurrentState.Lane(hidden: Array(lane.prefix(half)), cell: Array(lane.suffix(half))))
+            }
+        }
     }
 }
 

@@ -28,6 +28,8 @@ struct TrainingCheckpoint {
     var evaluationsWithoutImprovement: Int
     var lastValidationLoss: Double?
     var lastEvaluatedStep: Int?
+    /// Processes (MPI ranks) that trained the run: their number fixes the order gradients are summed in.
+    var worldSize = 1
 
     static let formatName = "quill.training-state"
     static let formatVersion = "1"
@@ -49,6 +51,7 @@ struct TrainingCheckpoint {
         var evaluationsWithoutImprovement: Int
         var lastValidationLoss: Double?
         var lastEvaluatedStep: Int?
+        var worldSize: Int?
     }
 
     /// Writes the checkpoint atomically: a crash at any moment leaves the previous one whole.
@@ -58,7 +61,7 @@ struct TrainingCheckpoint {
                             corpusFingerprint: corpusFingerprint, adamSteps: adamSteps, position: position, step: step,
                             schedule: schedule, scheduleFixed: scheduleFixed, bestValidationLoss: bestValidationLoss,
                             bestStep: bestStep, evaluationsWithoutImprovement: evaluationsWithoutImprovement,
-                            lastValidationLoss: lastValidationLoss, lastEvaluatedStep: lastEvaluatedStep)
+                            lastValidationLoss: lastValidationLoss, lastEvaluatedStep: lastEvaluatedStep, worldSize: worldSize)
         let json = try JSONOutput.line(header)
         let s = recurrentState
         let stateShape = [s.layers, s.batch, s.hiddenSize]
@@ -172,7 +175,17 @@ struct TrainingCheckpoint {
             recurrentState: state, random: random, position: header.position, step: header.step,
             schedule: header.schedule, scheduleFixed: header.scheduleFixed, bestValidationLoss: header.bestValidationLoss,
             bestStep: header.bestStep, evaluationsWithoutImprovement: header.evaluationsWithoutImprovement,
-            lastValidationLoss: header.lastValidationLoss, lastEvaluatedStep: header.lastEvaluatedStep)
+            lastValidationLoss: header.lastValidationLoss, lastEvaluatedStep: header.lastEvaluatedStep,
+            worldSize: max(header.worldSize ?? 1, 1))
+    }
+
+    /// Refuses to resume with a number of processes that splits the lanes differently (1 and 2 split
+    /// them alike, in two shards), since the gradients would then be summed in another order.
+    func checkWorldSize(_ size: Int, path: String) throws {
+        func shards(_ n: Int) -> Int { n > 1 ? n : min(configuration.batch, 2) }
+        guard shards(size) == shards(worldSize) else {
+            throw CheckpointError.differentWorldSize(path: path, saved: worldSize, given: size)
+        }
     }
 }
 
@@ -187,6 +200,8 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     case differentText(path: String, saved: String, given: String)
     /// A setting that a resumed run keeps (see `TrainingSetting.fixedOnResume`) was given another value.
     case differentSetting(path: String, name: String, saved: String, given: String)
+    /// The run was trained by another number of processes, which sums gradients in another order.
+    case differentWorldSize(path: String, saved: Int, given: Int)
 
     public var description: String { description(naming: { $0 }) }
 
@@ -205,6 +220,9 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
             return "The training state \(path) was made with \(saved) text but \(given) was asked; resume with the same normalization and case folding."
         case let .differentSetting(path, setting, saved, given):
             return "The training state \(path) has \(name(setting)) \(saved) but \(given) was asked; keep the saved \(name(setting)) to resume, or start a new run."
+        case let .differentWorldSize(path, saved, given):
+            let ways = saved <= 2 ? "alone or with mpirun -np 2" : "with mpirun -np \(saved)"
+            return "The training state \(path) was trained by \(saved) process\(saved == 1 ? "" : "es") but \(given) \(given == 1 ? "was" : "were") started, which would sum its gradients in another order; resume it \(ways), or start a new run."
         }
     }
 }
