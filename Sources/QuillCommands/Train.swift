@@ -208,8 +208,9 @@ extension QuillCommand {
                 throw CommandError("\(error.description(naming: Self.settingFlags.flag(for:))) The last good checkpoint in \(folder.url.path) is intact.")
             }
             terminal.clearLive()
+            let agreement = try ranks.checkSameWeights(trainer.model.weights)
             ranks.finish()
-            if let line = ranks.reduceSummary { terminal.line(line) }
+            for line in [ranks.reduceSummary, agreement].compactMap({ $0 }) { terminal.line(line) }
             guard ranks.communicator.isRoot else { return }
             report(summary, folder: folder, terminal: terminal)
             if sampleLength > 0, summary.bestValidationLoss != nil {

@@ -46,6 +46,19 @@ struct TrainRanks {
         }
     }
 
+    /// Checks that every rank ends with the same weights, bit for bit (they must, as every rank
+    /// applies the same sums); returns a line for rank 0 to print, or throws the same sentence everywhere.
+    func checkSameWeights(_ weights: ParameterBuffer) throws -> String? {
+        guard isDistributed else { return nil }
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for x in weights.elements { hash = (hash ^ UInt64(x.bitPattern)) &* 0x0000_0100_0000_01b3 }
+        let all = communicator.allGather(Array(String(hash, radix: 16).utf8)).map { String(decoding: $0, as: UTF8.self) }
+        if let rank = all.firstIndex(where: { $0 != all[0] }) {
+            throw CommandError("Rank \(rank) ended with other weights than rank 0, which should never happen; the checkpoint in the model folder is rank 0's; please report this with the command used.")
+        }
+        return "ranks: all \(all.count) hold the same weights (hash \(all[0]))"
+    }
+
     /// Leaves MPI on every rank once the ranks agree the run is over.
     func finish() {
         (communicator as? MPICommunicator)?.finish()
