@@ -2,12 +2,13 @@
 # Installs the Debian packages Quill builds and runs with, if any is missing.
 #   libutf8proc-dev  Unicode normalization (utf8proc)
 #   libopenblas-dev  matrix products (OpenBLAS's CBLAS)
-#   pkg-config       finds both for the Swift package manager
+#   libopenmpi-dev, openmpi-bin  Open MPI, for training across machines (mpirun)
+#   pkg-config       finds the libraries for the Swift package manager
 #   unicode-data     the Unicode conformance file the tests read
 #   bible-kjv        the King James Bible, the default corpus
 #   bzip2, make      used by the tests and the top-level commands
 set -euo pipefail
-packages=(libutf8proc-dev libopenblas-dev pkg-config unicode-data bible-kjv bzip2 make)
+packages=(libutf8proc-dev libopenblas-dev libopenmpi-dev openmpi-bin pkg-config unicode-data bible-kjv bzip2 make)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

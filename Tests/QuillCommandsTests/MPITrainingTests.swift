@@ -79,12 +79,12 @@ final class MPITrainingTests: XCTestCase {
         try MPIRun.requireInstalled()
         let dir = TestCorpus.folder()
         let corpus = TestCorpus.file(in: dir, characters: 12_000)
-        let args = ["train", corpus] + tiny + ["--batch", "4", "--eval-every", "10", "--steps", "200"]
+        let args = ["train", corpus] + tiny + ["--batch", "4", "--eval-every", "10", "--steps", "120"]
         let reference = dir.appendingPathComponent("reference")
         XCTAssertEqual(try mpirun(2, args + ["--out", reference.path]).status, 0)
         let expected = try StateTensor.bytes("weights", in: reference)
         var random = SeededGenerator(seed: 10)
-        let trials = Int(ProcessInfo.processInfo.environment["QUILL_MPI_KILL_TRIALS"] ?? "") ?? 3
+        let trials = Int(ProcessInfo.processInfo.environment["QUILL_MPI_KILL_TRIALS"] ?? "") ?? 2
         var landed = 0
         for trial in 0..<trials {
             let out = dir.appendingPathComponent("killed-\(trial)")
