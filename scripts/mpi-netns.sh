@@ -70,6 +70,13 @@ ip netns exec "$a" mpirun -np 2 --hostfile "$work/hosts" --map-by node \
     --mca btl_base_verbose 0 \
     sh -c 'echo "rank $OMPI_COMM_WORLD_RANK runs in namespace $(ip netns identify $$)" >&2; exec "$@"' sh \
     "$quill" "${args[@]}" --out "$work/two" | grep -E "ranks:|stopped:"
+if command -v mpicc >/dev/null; then
+    # The link's bandwidth for one medium gradient (13.3 MB), and the ordered sum over it.
+    mpicc -O2 -o "$work/bandwidth" "$(dirname "$0")/mpi-bandwidth.c"
+    ip netns exec "$a" mpirun -np 2 --hostfile "$work/hosts" --map-by node --mca plm_rsh_agent "$work/netns-exec" \
+        --mca btl self,tcp --mca btl_tcp_if_include "$ip_a/24" --mca oob_tcp_if_include "$ip_a/24" \
+        "$work/bandwidth" 3320000 10 | sed 's/^/veth link: /'
+fi
 bytes_a=$(ip -n "$a" -s link show "${tag}va" | awk '/TX:/{getline; print $1}')
 echo "veth traffic from namespace $a: $bytes_a bytes sent"
 
