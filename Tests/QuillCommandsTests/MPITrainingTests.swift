@@ -107,7 +107,33 @@ final class MPITrainingTests: XCTestCase {
             XCTAssertEqual(resumed.status, 0, "trial \(trial): \(resumed.stderr)")
             XCTAssertEqual(try StateTensor.bytes("weights", in: out), expected, "trial \(trial)")
         }
+        print("SIGKILL trials under mpirun: \(trials), of which \(landed) landed before the run finished")
         XCTAssertGreaterThan(landed, 0, "no kill landed before the run finished")
+    }
+
+    /// SIGINT to mpirun: Open MPI passes SIGTERM to every rank a second later; the ranks stop after
+    /// the same step, rank 0 saves it, and `--resume` ends with the weights of a run never stopped.
+    func testASignalToMPIRunStopsEveryRankAtOneStepAndResumesExactly() throws {
+        try MPIRun.requireInstalled()
+        let dir = TestCorpus.folder()
+        let corpus = TestCorpus.file(in: dir, characters: 12_000)
+        let args = ["train", corpus] + tiny + ["--batch", "4", "--eval-every", "40", "--steps", "400"]
+        let reference = dir.appendingPathComponent("reference"), stopped = dir.appendingPathComponent("stopped")
+        XCTAssertEqual(try mpirun(2, args + ["--out", reference.path]).status, 0)
+        let job = try MPIRun.start(["-np", "2"] + MPIRun.options + [QuillBinary.url.path] + args + ["--out", stopped.path])
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, (try? StateTensor.step(in: stopped)) ?? 0 == 0 { usleep(20_000) }
+        kill(job.process.processIdentifier, SIGINT)
+        let stderr = job.waitForStandardError()
+        let step = try StateTensor.step(in: stopped)
+        XCTAssertNotEqual(job.terminationStatus, 0, stderr)
+        XCTAssertNil(MPIRun.rankProcess(0, outPath: stopped.path))
+        XCTAssertNil(MPIRun.rankProcess(1, outPath: stopped.path))
+        // Saved at the stop, not at an evaluation (unless the run had already finished).
+        XCTAssertTrue(step % 40 != 0 || step == 400, "saved at step \(step)")
+        let resumed = try mpirun(2, args + ["--out", stopped.path, "--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertEqual(try StateTensor.bytes("weights", in: stopped), try StateTensor.bytes("weights", in: reference))
     }
 
     func testRanksThatDisagreeRefuseToTrain() throws {
