@@ -111,7 +111,7 @@ public final class MPICommunicator: Communicator {
         MPI_Error_string(code, &text, &length)
         let reason = String(decoding: text.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         let sentence = "Rank \(rank) of \(size) lost the other ranks during \(what) (\(reason)); the job stops, and the last checkpoint stays whole for --resume.\n"
-        FileHandle.standardError.write(Data(sentence.utf8))
+        _ = Array(sentence.utf8).withUnsafeBytes { write(STDERR_FILENO, $0.baseAddress, $0.count) }  // write(2): nothing to catch
         MPI_Abort(world, 1)
         exit(1)
     }
