@@ -172,6 +172,39 @@ final class MPITrainingTests: XCTestCase {
         XCTAssertTrue(wide.stderr.contains("mpirun -np 3 needs --batch of at least 3"), wide.stderr)
     }
 
+    /// From a prepared folder each rank reads only its lanes' windows; the bits are still one process's.
+    /// A rank whose copy of the shards is damaged refuses before the first step.
+    func testPreparedShardsUnderMPIRun() throws {
+        try MPIRun.requireInstalled()
+        let dir = TestCorpus.folder()
+        let corpus = TestCorpus.file(in: dir, characters: 12_000)
+        let prepared = dir.appendingPathComponent("prepared")
+        let prepare = try QuillBinary.run(["prepare", corpus, "--doc-separator", "%", "--out", prepared.path])
+        XCTAssertEqual(prepare.status, 0, prepare.stderr)
+        let args = ["train", prepared.path] + tiny.filter { $0 != "--doc-separator" && $0 != "%" } + ["--batch", "5", "--steps", "20", "--eval-every", "10"]
+        let one = dir.appendingPathComponent("one"), two = dir.appendingPathComponent("two")
+        let single = try QuillBinary.run(args + ["--out", one.path])
+        XCTAssertEqual(single.status, 0, single.stderr)
+        let pair = try mpirun(2, args + ["--out", two.path])
+        XCTAssertEqual(pair.status, 0, pair.stderr)
+        XCTAssertEqual(try StateTensor.bytes("weights", in: one), try StateTensor.bytes("weights", in: two))
+
+        let damaged = dir.appendingPathComponent("damaged")
+        try FileManager.default.copyItem(at: prepared, to: damaged)
+        let shard = damaged.appendingPathComponent("shard-00000.bin")
+        var bytes = try Data(contentsOf: shard)
+        bytes[bytes.count / 2] ^= 0x01
+        try bytes.write(to: shard)
+        let out = dir.appendingPathComponent("broken").path
+        let quill = QuillBinary.url.path
+        let rest = Array(args.dropFirst(2)) + ["--out", out]
+        let broken = try MPIRun.run(["-np", "1"] + MPIRun.options + [quill, "train", prepared.path] + rest
+                                    + [":", "-np", "1", quill, "train", damaged.path] + rest)
+        XCTAssertNotEqual(broken.status, 0)
+        XCTAssertTrue(broken.stderr.contains("shard-00000.bin"), broken.stderr)
+        XCTAssertEqual((try? String(contentsOfFile: out + "/metrics.jsonl")) ?? "", "", "a step was taken")
+    }
+
     func testARankThatCannotReadItsCorpusFailsBeforeTheFirstStep() throws {
         try MPIRun.requireInstalled()
         let dir = TestCorpus.folder()

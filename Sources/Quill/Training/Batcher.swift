@@ -57,6 +57,9 @@ public struct Batcher<Source: TokenSource>: Sendable {
     private var lane: [Int32]
     /// The next window's place.
     public private(set) var position: BatchPosition
+    /// The lanes `next` reads (all by default); a rank of a distributed run reads only its own,
+    /// and the other lanes' rows of the window are left as they were.
+    public var readLanes: Range<Int>
 
     /// Lanes over a token source, starting at `position`.
     ///
@@ -80,6 +83,7 @@ public struct Batcher<Source: TokenSource>: Sendable {
         self.source = source
         self.lane = [Int32](repeating: 0, count: seq + 1)
         self.position = position
+        self.readLanes = 0..<batch
     }
 
     /// Number of windows in one pass over the lanes.
@@ -101,9 +105,9 @@ public struct Batcher<Source: TokenSource>: Sendable {
         precondition(inputs.count == batch * seq && targets.count == batch * seq,
                      "Batcher: inputs and targets must hold batch * seq tokens")
         let offset = position.offset
-        let (batch, seq, laneLength, source) = (self.batch, self.seq, self.laneLength, self.source)
+        let (seq, laneLength, source, lanes) = (self.seq, self.laneLength, self.source, self.readLanes)
         try lane.withUnsafeMutableBufferPointer { (window) throws(Source.ReadError) in
-            for b in 0..<batch {
+            for b in lanes {
                 try source.read(from: b * laneLength + offset, into: window)
                 let row = b * seq
                 for t in 0..<seq {

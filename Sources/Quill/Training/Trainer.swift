@@ -163,6 +163,11 @@ public final class Trainer {
         validationTokens = validation
         corpusFingerprint = fingerprint
         self.batcher = batcher
+        if communicator.size > 1 {
+            // Each rank reads only the lanes it trains.
+            let own = LaneShard.split(batch: configuration.batch, count: communicator.size)[communicator.rank]
+            self.batcher.readLanes = own.first..<(own.first + own.lanes)
+        }
         self.state = state
         self.random = random
         self.schedule = schedule
