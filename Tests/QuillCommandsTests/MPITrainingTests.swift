@@ -79,7 +79,7 @@ final class MPITrainingTests: XCTestCase {
         try MPIRun.requireInstalled()
         let dir = TestCorpus.folder()
         let corpus = TestCorpus.file(in: dir, characters: 12_000)
-        let args = ["train", corpus] + tiny + ["--batch", "4", "--eval-every", "10", "--steps", "120"]
+        let args = ["train", corpus] + tiny + ["--batch", "4", "--eval-every", "10", "--steps", "300"]
         let reference = dir.appendingPathComponent("reference")
         XCTAssertEqual(try mpirun(2, args + ["--out", reference.path]).status, 0)
         let expected = try StateTensor.bytes("weights", in: reference)
@@ -92,7 +92,7 @@ final class MPITrainingTests: XCTestCase {
             // Wait for the first checkpoint after step 0, then a random moment more.
             let deadline = Date().addingTimeInterval(60)
             while Date() < deadline, (try? StateTensor.step(in: out)) ?? 0 == 0 { usleep(20_000) }
-            usleep(UInt32.random(in: 0...1_000_000, using: &random))
+            usleep(UInt32.random(in: 0...300_000, using: &random))
             let victim = MPIRun.rankProcess(1, outPath: out.path)
             guard let victim else { job.waitUntilExit(); continue }
             kill(victim, SIGKILL)
@@ -117,7 +117,7 @@ final class MPITrainingTests: XCTestCase {
         try MPIRun.requireInstalled()
         let dir = TestCorpus.folder()
         let corpus = TestCorpus.file(in: dir, characters: 12_000)
-        let args = ["train", corpus] + tiny + ["--batch", "4", "--eval-every", "40", "--steps", "400"]
+        let args = ["train", corpus] + tiny + ["--batch", "4", "--eval-every", "40", "--steps", "600"]
         let reference = dir.appendingPathComponent("reference"), stopped = dir.appendingPathComponent("stopped")
         XCTAssertEqual(try mpirun(2, args + ["--out", reference.path]).status, 0)
         let job = try MPIRun.start(["-np", "2"] + MPIRun.options + [QuillBinary.url.path] + args + ["--out", stopped.path])
@@ -129,8 +129,8 @@ final class MPITrainingTests: XCTestCase {
         XCTAssertNotEqual(job.terminationStatus, 0, stderr)
         XCTAssertNil(MPIRun.rankProcess(0, outPath: stopped.path))
         XCTAssertNil(MPIRun.rankProcess(1, outPath: stopped.path))
-        // Saved at the stop, not at an evaluation (unless the run had already finished).
-        XCTAssertTrue(step % 40 != 0 || step == 400, "saved at step \(step)")
+        // Saved at the stop (at an evaluation's step only by chance), not at the end.
+        XCTAssertLessThan(step, 600, "the signal landed after the run finished")
         let resumed = try mpirun(2, args + ["--out", stopped.path, "--resume"])
         XCTAssertEqual(resumed.status, 0, resumed.stderr)
         XCTAssertEqual(try StateTensor.bytes("weights", in: stopped), try StateTensor.bytes("weights", in: reference))
