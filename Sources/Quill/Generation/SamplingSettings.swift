@@ -1,5 +1,5 @@
 /// A sampling setting a user gave that cannot be used, with the value and a hint.
-public enum SamplingError: Error, Equatable, CustomStringConvertible {
+public enum SamplingError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The temperature is negative, NaN or infinite.
     case invalidTemperature(Float)
     /// The top-k count is below zero.
@@ -61,7 +61,7 @@ public struct SamplingSettings: Equatable, Sendable {
     ///   - topK: at least 0; 0 means off.
     ///   - topP: in (0, 1]; 1 means off.
     /// - Throws: `SamplingError.invalidTemperature`, `.invalidTopK` or `.invalidTopP`.
-    public init(temperature: Float = 1, topK: Int = 0, topP: Float = 1) throws {
+    public init(temperature: Float = 1, topK: Int = 0, topP: Float = 1) throws(SamplingError) {
         guard temperature.isFinite, temperature >= 0 else { throw SamplingError.invalidTemperature(temperature) }
         guard topK >= 0 else { throw SamplingError.invalidTopK(topK) }
         guard topP > 0, topP <= 1 else { throw SamplingError.invalidTopP(topP) }  // NaN fails `topP > 0`
@@ -80,7 +80,7 @@ public struct SamplingSettings: Equatable, Sendable {
     /// Checks a requested generation length in tokens.
     ///
     /// - Throws: `SamplingError.invalidLength` unless `1 <= length <= maximumLength`.
-    public static func validateLength(_ length: Int) throws {
+    public static func validateLength(_ length: Int) throws(SamplingError) {
         guard length >= 1, length <= maximumLength else {
             throw SamplingError.invalidLength(length, maximum: maximumLength)
         }
@@ -89,7 +89,7 @@ public struct SamplingSettings: Equatable, Sendable {
     /// Checks a requested number of samples.
     ///
     /// - Throws: `SamplingError.invalidSampleCount` unless `1 <= count <= maximumSampleCount`.
-    public static func validateSampleCount(_ count: Int) throws {
+    public static func validateSampleCount(_ count: Int) throws(SamplingError) {
         guard count >= 1, count <= maximumSampleCount else {
             throw SamplingError.invalidSampleCount(count, maximum: maximumSampleCount)
         }
