@@ -15,6 +15,11 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The HTTP server of `quill serve`; only QuillServer (and the command line) link it.
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
     ],
     targets: [
         .systemLibrary(
@@ -47,11 +52,24 @@ let package = Package(
             swiftSettings: quillSwiftSettings
         ),
         .target(
+            name: "QuillServer",
+            dependencies: [
+                "Quill",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: quillSwiftSettings
+        ),
+        .target(
             name: "QuillCommands",
             dependencies: [
                 "Quill",
                 "QuillDistributed",
+                "QuillServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
             ],
             swiftSettings: quillSwiftSettings
         ),
@@ -64,6 +82,10 @@ let package = Package(
             name: "QuillTests",
             dependencies: ["Quill"],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "QuillServerTests",
+            dependencies: ["QuillServer", "Quill"]
         ),
         .testTarget(
             name: "QuillCommandsTests",

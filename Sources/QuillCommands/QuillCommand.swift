@@ -12,7 +12,7 @@ public struct QuillCommand: ParsableCommand {
         file that PyTorch and NumPy read as they are.
         """,
         version: quillVersion,
-        subcommands: [Train.self, Sample.self, Eval.self, Inspect.self, Prepare.self, Plot.self, Bench.self]
+        subcommands: [Train.self, Sample.self, Eval.self, Inspect.self, Prepare.self, Plot.self, Bench.self, Serve.self]
     )
 
     public init() {}

@@ -1,0 +1,81 @@
+import Foundation
+import Quill
+
+/// Why one choice of a completion ended, as the response's `finish_reason` names it.
+public enum FinishReason: String, Sendable, Codable {
+    /// `max_tokens` characters were generated.
+    case length
+    /// A stop string appeared (it is not part of the text).
+    case stop
+    /// The model ended the document.
+    case endOfDocument = "end_of_document"
+    /// The request's time limit, or the shutdown grace period, ran out.
+    case timeLimit = "time_limit"
+}
+
+/// What the scheduler tells a request about one of its choices.
+enum GenerationEvent: Sendable {
+    /// Newly generated text of choice `index`, in whole grapheme clusters.
+    case text(index: Int, String)
+    /// Choice `index` ended after `characters` generated characters.
+    case finished(index: Int, FinishReason, characters: Int)
+}
+
+/// One choice of a completion as the scheduler runs it: its prompt, settings, random generator and progress.
+///
+/// Created by a request, then owned by the scheduler's thread; only `cancel()` is called from elsewhere.
+final class Generation: @unchecked Sendable {
+    let index: Int
+    /// `[DOC]` then the prompt's ids: what the lane reads before the first draw.
+    let prompt: [Int32]
+    let maxCharacters: Int
+    let deadline: ContinuousClock.Instant
+    private let events: AsyncStream<GenerationEvent>.Continuation
+    private let cancelled = NSLock()
+    private var isCancelledValue = false
+
+    // Scheduler-thread state.
+    let sampler: TokenSampler
+    var random: QuillRandom
+    var text: GeneratedTextStream
+    var slot = -1
+    /// Tokens of `prompt` read so far.
+    var read = 0
+    /// The last token drawn, read at the next step.
+    var next: Int32 = 0
+    var produced = 0
+
+    init(index: Int, prompt: [Int32], parameters: GenerationParameters, stops: [String], vocabularySize: Int,
+         deadline: ContinuousClock.Instant, events: AsyncStream<GenerationEvent>.Continuation) throws {
+        self.index = index
+        self.prompt = [Vocabulary.documentID] + prompt
+        maxCharacters = parameters.maxLength
+        self.deadline = deadline
+        self.events = events
+        sampler = TokenSampler(vocabularySize: vocabularySize, settings: parameters.sampling)
+        random = QuillRandom(seed: parameters.seed)
+        text = try GeneratedTextStream(stops: stops)
+    }
+
+    /// Asks the scheduler to drop this choice at its next step (the client has gone).
+    func cancel() {
+        cancelled.lock()
+        isCancelledValue = true
+        cancelled.unlock()
+    }
+
+    var isCancelled: Bool {
+        cancelled.lock()
+        defer { cancelled.unlock() }
+        return isCancelledValue
+    }
+
+    func emit(_ piece: String) {
+        if !piece.isEmpty { events.yield(.text(index: index, piece)) }
+    }
+
+    func finish(_ reason: FinishReason) {
+        if reason != .stop { emit(text.finish()) }
+        events.yield(.finished(index: index, reason, characters: produced))
+    }
+}

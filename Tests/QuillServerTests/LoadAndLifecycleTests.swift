@@ -1,0 +1,91 @@
+import Foundation
+import XCTest
+@testable import Quill
+@testable import QuillServer
+
+final class LoadAndLifecycleTests: XCTestCase {
+    /// Starts a stream that would run long and returns its connection once the first text arrived.
+    private func startLongStream(port: Int, seed: Int = 1) throws -> (HTTPTestConnection, ServerSentEvents) {
+        let connection = try HTTPTestConnection(port: port)
+        try connection.send(method: "POST", path: "/v1/completions", headers: ["Content-Type": "application/json"],
+                            body: Array(#"{"max_tokens": 1000000, "stream": true, "seed": \#(seed)}"#.utf8))
+        let head = try connection.readHead()
+        XCTAssertEqual(head.status, 200)
+        let events = ServerSentEvents(connection)
+        _ = try events.next()
+        return (connection, events)
+    }
+
+    private func longRuns(_ c: inout ServerConfiguration) {
+        c.limits.maxTokens = 1_000_000
+    }
+
+    func testAClientThatDisconnectsMidStreamFreesItsLane() async throws {
+        try await withTestServer(configure: { self.longRuns(&$0); $0.limits.running = 1; $0.limits.queued = 0 }) { server in
+            let (connection, events) = try startLongStream(port: server.port)
+            for _ in 0..<5 { XCTAssertNotNil(try events.next()) }
+            try server.waitForLoad { running, _ in running == 1 }
+            connection.close()
+            try server.waitForLoad { running, queued in running == 0 && queued == 0 }
+            // The one lane serves the next request.
+            let next = try HTTPTestClient.post(port: server.port, "/v1/completions", json: #"{"max_tokens": 10}"#)
+            XCTAssertEqual(next.status, 200, next.text)
+        }
+    }
+
+    func testPastTheQueueRequestsGet503WithRetryAfter() async throws {
+        try await withTestServer(configure: { self.longRuns(&$0); $0.limits.running = 1; $0.limits.queued = 1 }) { server in
+            let (first, _) = try startLongStream(port: server.port)
+            // A second long request waits in the queue.
+            let second = try HTTPTestConnection(port: server.port)
+            try second.send(method: "POST", path: "/v1/completions", headers: ["Content-Type": "application/json"],
+                            body: Array(#"{"max_tokens": 1000000, "stream": true}"#.utf8))
+            try server.waitForLoad { running, queued in running == 1 && queued == 1 }
+            let third = try HTTPTestClient.post(port: server.port, "/v1/completions", json: #"{"max_tokens": 5}"#)
+            XCTAssertEqual(third.status, 503, third.text)
+            XCTAssertEqual(third.headers["retry-after"], "1")
+            XCTAssertNotNil((third.json["error"] as? [String: Any])?["message"])
+            // Two choices do not fit either, though one would.
+            first.close()
+            second.close()
+            try server.waitForLoad { running, queued in running == 0 && queued == 0 }
+            XCTAssertEqual(try HTTPTestClient.post(port: server.port, "/v1/completions", json: #"{"max_tokens": 5, "n": 2}"#).status, 200)
+        }
+    }
+
+    func testTheTimeLimitEndsAGenerationWithFinishReasonTimeLimit() async throws {
+        try await withTestServer(configure: { self.longRuns(&$0); $0.limits.seconds = 0.3 }) { server in
+            let response = try HTTPTestClient.post(port: server.port, "/v1/completions", json: #"{"max_tokens": 1000000}"#)
+            XCTAssertEqual(response.status, 200)
+            let choice = (response.json["choices"] as? [[String: Any]])?.first ?? [:]
+            XCTAssertEqual(choice["finish_reason"] as? String, "time_limit")
+            XCTAssertGreaterThan((choice["text"] as? String ?? "").count, 0)
+        }
+    }
+
+    func testShutdownRefusesNewWorkAndEndsRunningStreamsWithinTheGracePeriod() async throws {
+        let server = try await TestServer(configure: { self.longRuns(&$0); $0.gracePeriod = .milliseconds(300) })
+        let (_, events) = try startLongStream(port: server.port)
+        try await server.stop()
+        // The stream was ended, not cut: its choice finished and the body closed with [DONE].
+        var payloads: [String] = []
+        while let data = try events.next() { payloads.append(data) }
+        XCTAssertEqual(payloads.last, "[DONE]")
+        XCTAssertTrue(payloads.contains { $0.contains("\"finish_reason\":\"time_limit\"") }, payloads.suffix(3).joined(separator: "\n"))
+        XCTAssertThrowsError(try HTTPTestConnection(port: server.port))
+    }
+
+    func testMetricsCountRequestsAndCharacters() async throws {
+        try await withTestServer { server in
+            _ = try HTTPTestClient.post(port: server.port, "/v1/completions", json: #"{"max_tokens": 7, "n": 2}"#)
+            _ = try HTTPTestClient.post(port: server.port, "/v1/completions", json: #"{"max_tokens": "x"}"#)
+            let text = try HTTPTestClient.request(port: server.port, "GET", "/metrics").text
+            XCTAssertTrue(text.contains("quill_requests_total{status=\"200\"} 1"), text)
+            XCTAssertTrue(text.contains("quill_requests_total{status=\"400\"} 1"), text)
+            XCTAssertTrue(text.contains("quill_request_seconds_count 1"), text)
+            let line = text.split(separator: "\n").first { $0.hasPrefix("quill_generated_characters_total ") }
+            let count = line.flatMap { Int($0.split(separator: " ")[1]) } ?? -1
+            XCTAssertTrue((2...14).contains(count), text)
+        }
+    }
+}
