@@ -24,14 +24,15 @@ final class TestServer {
         return ModelFile(configuration: configuration, vocabulary: vocabulary, textOptions: TextOptions(), weights: model.weights)
     }
 
-    init(configure: (inout ServerConfiguration) -> Void = { _ in }) async throws {
+    /// - Parameter precision: float32 steps each lane alone; bfloat16 shares steps between lanes.
+    init(precision: ComputePrecision = .float32, configure: (inout ServerConfiguration) -> Void = { _ in }) async throws {
         var configuration = ServerConfiguration()
         configuration.port = 0
         configuration.gracePeriod = .seconds(2)
         configure(&configuration)
         var logger = Logger(label: "quill-test")
         logger.logLevel = .warning
-        let server = QuillHTTPServer(model: QuillModel(file: Self.modelFile(), name: "test-model", precision: .float32),
+        let server = QuillHTTPServer(model: QuillModel(file: Self.modelFile(), name: "test-model", precision: precision),
                                      configuration: configuration, logger: logger)
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         task = Task { try await server.run { port in continuation.yield(port) } }
@@ -63,9 +64,9 @@ final class TestServer {
 }
 
 /// Runs `body` against a fresh server and stops the server whatever happens.
-func withTestServer(configure: (inout ServerConfiguration) -> Void = { _ in },
+func withTestServer(precision: ComputePrecision = .float32, configure: (inout ServerConfiguration) -> Void = { _ in },
                     _ body: (TestServer) async throws -> Void) async throws {
-    let server = try await TestServer(configure: configure)
+    let server = try await TestServer(precision: precision, configure: configure)
     do {
         try await body(server)
     } catch {

@@ -15,24 +15,18 @@ public final class QuillGenerator {
     /// Why the last call ended, or nil before the first.
     public private(set) var lastEnding: TextGenerator.Ending?
 
-    private let engine: InferenceEngine
-    private let state: RecurrentState
+    /// One lane, stepped as the server steps its lanes, so the server gives the same text for a seed.
+    private let lane: LaneBatch
     private var random: QuillRandom
-    private let logits: UnsafeMutablePointer<Float>
+    private var logits: UnsafePointer<Float>?
     /// The last token chosen but not yet read by the model; `[DOC]` at the start and after a document ended.
     private var pending = Vocabulary.documentID
-    private var token: [Int32] = [0]
 
     init(model: QuillModel, seed: UInt64) {
         self.model = model
-        let m = model.languageModel
-        engine = InferenceEngine(model: m, batch: 1, maxSeq: 1, precision: model.precision)
-        state = RecurrentState(configuration: m.configuration, batch: 1)
+        lane = LaneBatch(model: model.languageModel, capacity: 1, precision: model.precision)
         random = QuillRandom(seed: seed)
-        logits = .allocate(capacity: m.configuration.vocabularySize)
     }
-
-    deinit { logits.deallocate() }
 
     /// Appends `text` to the document, then generates a continuation of it.
     ///
@@ -70,7 +64,7 @@ public final class QuillGenerator {
                 pending = Vocabulary.documentID
                 throw QuillError.cancelled
             }
-            let next = sampler.sample(logits: logits, random: &random)
+            let next = sampler.sample(logits: logits!, random: &random)
             pending = next
             if next == Vocabulary.documentID {
                 ending = .endOfDocument
@@ -96,7 +90,6 @@ public final class QuillGenerator {
 
     /// Feeds one token and leaves the next-token logits in `logits`.
     private func step(_ t: Int32) {
-        token[0] = t
-        token.withUnsafeBufferPointer { engine.step(tokens: $0, state: state, logits: logits) }
+        logits = lane.step(slots: [0], tokens: [t])
     }
 }
