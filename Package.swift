@@ -1,11 +1,23 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+import Foundation
+
+/// True when this package is built as another package's dependency (checked out by the package
+/// manager), where unsafe flags are refused; `QUILL_SAFE_FLAGS=1` asks for the same build here.
+let builtAsDependency = Context.packageDirectory.contains("/checkouts/")
+    || Context.environment["QUILL_SAFE_FLAGS"] == "1"
+
 /// Release builds of the numeric core are compiled without bounds and overflow
-/// checks in the hot loops that already work on unsafe buffer pointers.
-let quillSwiftSettings: [SwiftSetting] = [
+/// checks in the hot loops that already work on unsafe buffer pointers. As a dependency the
+/// package manager's own release flags apply (`-O`, whole-module); the results are the same bits.
+let quillSwiftSettings: [SwiftSetting] = builtAsDependency ? [] : [
     .unsafeFlags(["-Ounchecked", "-wmo"], .when(configuration: .release)),
 ]
+
+/// The C kernels are optimized even in debug builds (the tests run them). `#pragma STDC FP_CONTRACT OFF`
+/// in each file keeps products unfused with any flags, so a dependency build gives the same bits.
+let kernelCSettings: [CSetting] = builtAsDependency ? [] : [.unsafeFlags(["-O3", "-ffp-contract=off"])]
 
 let package = Package(
     name: "Quill",
@@ -39,7 +51,7 @@ let package = Package(
         ),
         .target(
             name: "_QuillKernels",
-            cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]
+            cSettings: kernelCSettings
         ),
         .target(
             name: "Quill",

@@ -1,4 +1,6 @@
 // Matrix products with bfloat16 operands and fp32 accumulation (AVX-512 BF16, VDPBF16PS).
+// The compiler fuses no multiply with an add on its own (intrinsics stay as written), whatever the flags.
+#pragma STDC FP_CONTRACT OFF
 #include "QuillKernels.h"
 #include "tile_store.h"
 

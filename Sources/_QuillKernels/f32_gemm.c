@@ -1,4 +1,6 @@
 // Matrix products with fp32 operands against a right operand packed once (AVX-512F, fused multiply-add).
+// The compiler fuses no multiply with an add on its own (intrinsics stay as written), whatever the flags.
+#pragma STDC FP_CONTRACT OFF
 #include "QuillKernels.h"
 #include "tile_store.h"
 
