@@ -107,25 +107,25 @@ package final class LaneBatch {
 
     /// Gathers `slots` into the workspace's first lanes, steps the engine, and scatters them back.
     private func run(_ slots: ArraySlice<Int>, tokens: ArraySlice<Int32>, in work: Workspace) {
-        let h = store.hiddenSize
-        let size = work.tokens.count
-        for k in 0..<store.layers {
-            let fromH = store.hidden(layer: k), fromC = store.cell(layer: k)
-            let toH = work.state.hidden(layer: k), toC = work.state.cell(layer: k)
-            for (i, slot) in slots.enumerated() {
-                (toH + i * h).update(from: fromH + slot * h, count: h)
-                (toC + i * h).update(from: fromC + slot * h, count: h)
-            }
-        }
+        transfer(slots, work, gather: true)
         for (i, token) in tokens.enumerated() { work.tokens[i] = token }
-        for i in tokens.count..<size { work.tokens[i] = Vocabulary.documentID }
+        for i in tokens.count..<work.tokens.count { work.tokens[i] = Vocabulary.documentID }
         work.tokens.withUnsafeBufferPointer { work.engine.step(tokens: $0, state: work.state, logits: work.logits) }
+        transfer(slots, work, gather: false)
+    }
+
+    /// Copies every layer's hidden and cell state of `slots` to the workspace's lanes 0, 1, ... (gather) or back.
+    private func transfer(_ slots: ArraySlice<Int>, _ work: Workspace, gather: Bool) {
+        let h = store.hiddenSize
         for k in 0..<store.layers {
-            let toH = store.hidden(layer: k), toC = store.cell(layer: k)
-            let fromH = work.state.hidden(layer: k), fromC = work.state.cell(layer: k)
-            for (i, slot) in slots.enumerated() {
-                (toH + slot * h).update(from: fromH + i * h, count: h)
-                (toC + slot * h).update(from: fromC + i * h, count: h)
+            for (stored, engine) in [(store.hidden(layer: k), work.state.hidden(layer: k)), (store.cell(layer: k), work.state.cell(layer: k))] {
+                for (i, slot) in slots.enumerated() {
+                    if gather {
+                        (engine + i * h).update(from: stored + slot * h, count: h)
+                    } else {
+                        (stored + slot * h).update(from: engine + i * h, count: h)
+                    }
+                }
             }
         }
     }
