@@ -33,6 +33,11 @@ final class Generation: @unchecked Sendable {
     private let events: AsyncStream<GenerationEvent>.Continuation
     private let cancelled = NSLock()
     private var isCancelledValue = false
+    /// Text events sent but not yet taken by the request (guarded by `cancelled`).
+    private var unread = 0
+
+    /// Text events a generation may run ahead of its reader before the scheduler pauses it.
+    static let maximumUnread = 64
 
     // Scheduler-thread state.
     let sampler: TokenSampler
@@ -71,7 +76,25 @@ final class Generation: @unchecked Sendable {
     }
 
     func emit(_ piece: String) {
-        if !piece.isEmpty { events.yield(.text(index: index, piece)) }
+        guard !piece.isEmpty else { return }
+        cancelled.lock()
+        unread += 1
+        cancelled.unlock()
+        events.yield(.text(index: index, piece))
+    }
+
+    /// Called by the request once it has sent (or kept) a text event, so the generation may go on.
+    func acknowledge() {
+        cancelled.lock()
+        unread -= 1
+        cancelled.unlock()
+    }
+
+    /// True while the reader is too far behind: the scheduler skips this generation's steps.
+    var isPaused: Bool {
+        cancelled.lock()
+        defer { cancelled.unlock() }
+        return unread >= Self.maximumUnread
     }
 
     func finish(_ reason: FinishReason) {

@@ -225,6 +225,7 @@ public final class QuillHTTPServer: Sendable {
             case let .text(i, piece):
                 if first { metrics.firstCharacter.record(since: started); first = false }
                 texts[i] += piece
+                generations[i].acknowledge()
             case let .finished(i, reason, characters):
                 reasons[i] = reason
                 produced += characters
@@ -261,6 +262,7 @@ public final class QuillHTTPServer: Sendable {
                     case let .text(i, piece):
                         if first { metrics.firstCharacter.record(since: started); first = false }
                         try await writer.write(chunk(CompletionChoice(text: piece, index: i, finishReason: nil)))
+                        generations[i].acknowledge()
                     case let .finished(i, reason, characters):
                         finished += 1
                         produced += characters

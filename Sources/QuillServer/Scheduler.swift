@@ -168,18 +168,28 @@ final class Scheduler: @unchecked Sendable {
                 publishRunning()
                 continue
             }
-            stepOnce()
+            // A generation whose client reads slowly waits rather than piling up text in memory.
+            let ready = running.filter { !$0.isPaused }
+            if ready.isEmpty {
+                publishRunning()
+                condition.lock()
+                _ = condition.wait(until: Date(timeIntervalSinceNow: 0.002))
+                condition.unlock()
+                continue
+            }
+            stepOnce(ready)
             publishRunning()
         }
     }
 
-    /// One engine step over every running generation, then one draw for each that has read its prompt.
-    private func stepOnce() {
-        let slots = running.map(\.slot)
-        let tokens = running.map { g in g.read < g.prompt.count ? g.prompt[g.read] : g.next }
+    /// One engine step over the given running generations, then one draw for each that has read its prompt.
+    private func stepOnce(_ ready: [Generation]) {
+        let slots = ready.map(\.slot)
+        let tokens = ready.map { g in g.read < g.prompt.count ? g.prompt[g.read] : g.next }
         let logits = lanes.step(slots: slots, tokens: tokens)
-        var kept: [Generation] = []
-        for (i, g) in running.enumerated() {
+        let stepped = Set(ready.map(ObjectIdentifier.init))
+        var kept = running.filter { !stepped.contains(ObjectIdentifier($0)) }
+        for (i, g) in ready.enumerated() {
             if g.read < g.prompt.count {
                 g.read += 1
                 if g.read < g.prompt.count {

@@ -4,8 +4,8 @@ import XCTest
 @testable import QuillServer
 
 final class CompletionEndpointTests: XCTestCase {
-    func testHealthAndModelsDescribeTheServerAndTheModel() async throws {
-        try await withTestServer { server in
+    func testHealthAndModelsDescribeTheServerAndTheModel() throws {
+        try withTestServer { server in
             let health = try HTTPTestClient.request(port: server.port, "GET", "/health")
             XCTAssertEqual(health.status, 200)
             XCTAssertEqual(health.json["status"] as? String, "ok")
@@ -19,8 +19,8 @@ final class CompletionEndpointTests: XCTestCase {
         }
     }
 
-    func testACompletionHasTheOpenAIShapeAndTheLibrarysTextForItsSeed() async throws {
-        try await withTestServer { server in
+    func testACompletionHasTheOpenAIShapeAndTheLibrarysTextForItsSeed() throws {
+        try withTestServer { server in
             let response = try HTTPTestClient.post(port: server.port, "/v1/completions",
                                                    json: #"{"prompt": "the king", "max_tokens": 60, "temperature": 0.9, "top_p": 0.95, "seed": 3}"#)
             XCTAssertEqual(response.status, 200, response.text)
@@ -43,8 +43,8 @@ final class CompletionEndpointTests: XCTestCase {
         }
     }
 
-    func testAStopStringEndsTheChoiceWithFinishReasonStop() async throws {
-        try await withTestServer { server in
+    func testAStopStringEndsTheChoiceWithFinishReasonStop() throws {
+        try withTestServer { server in
             let full = choiceTexts(try HTTPTestClient.post(port: server.port, "/v1/completions",
                                                            json: #"{"max_tokens": 80, "temperature": 0}"#).json)[0]
             let scalars = Array(full.unicodeScalars)
@@ -59,8 +59,8 @@ final class CompletionEndpointTests: XCTestCase {
         }
     }
 
-    func testAStreamIsServerSentEventsThatAddUpToTheCompletionAndEndWithDone() async throws {
-        try await withTestServer { server in
+    func testAStreamIsServerSentEventsThatAddUpToTheCompletionAndEndWithDone() throws {
+        try withTestServer { server in
             let request = #"{"prompt": "we ", "max_tokens": 50, "seed": 8, "n": 2"#
             let whole = try HTTPTestClient.post(port: server.port, "/v1/completions", json: request + "}")
             XCTAssertEqual(whole.status, 200, whole.text)
@@ -94,9 +94,9 @@ final class CompletionEndpointTests: XCTestCase {
         }
     }
 
-    func testEachChoiceDependsOnlyOnItsSeedWhateverSharesTheBatch() async throws {
+    func testEachChoiceDependsOnlyOnItsSeedWhateverSharesTheBatch() throws {
         // bfloat16: live lanes share engine steps (float32 steps each lane alone).
-        try await withTestServer(precision: .bfloat16) { server in
+        try withTestServer(precision: .bfloat16) { server in
             let port = server.port
             func completion(_ seed: Int, n: Int = 1) throws -> [String] {
                 let response = try HTTPTestClient.post(port: port, "/v1/completions",
@@ -119,8 +119,8 @@ final class CompletionEndpointTests: XCTestCase {
         }
     }
 
-    func testEveryMalformedRequestGets400WithTheOpenAIErrorShape() async throws {
-        try await withTestServer(configure: { $0.limits.promptBytes = 100 }) { server in
+    func testEveryMalformedRequestGets400WithTheOpenAIErrorShape() throws {
+        try withTestServer(configure: { $0.limits.promptBytes = 100 }) { server in
             let cases: [(body: String, fragment: String)] = [
                 ("{not json", "not valid JSON"),
                 ("[1, 2]", "must be a JSON object"),
@@ -159,8 +159,8 @@ final class CompletionEndpointTests: XCTestCase {
         }
     }
 
-    func testABodyOverTheLimitGets413() async throws {
-        try await withTestServer(configure: { $0.limits.bodyBytes = 1000 }) { server in
+    func testABodyOverTheLimitGets413() throws {
+        try withTestServer(configure: { $0.limits.bodyBytes = 1000 }) { server in
             let body = "{\"prompt\": \"" + String(repeating: "a", count: 2000) + "\"}"
             let response = try HTTPTestClient.post(port: server.port, "/v1/completions", json: body)
             XCTAssertEqual(response.status, 413)
@@ -170,8 +170,8 @@ final class CompletionEndpointTests: XCTestCase {
         }
     }
 
-    func testTheBearerKeyIsRequiredEverywhereButHealth() async throws {
-        try await withTestServer(configure: { $0.apiKey = "s3cret-key" }) { server in
+    func testTheBearerKeyIsRequiredEverywhereButHealth() throws {
+        try withTestServer(configure: { $0.apiKey = "s3cret-key" }) { server in
             let body = #"{"max_tokens": 5}"#
             XCTAssertEqual(try HTTPTestClient.post(port: server.port, "/v1/completions", json: body).status, 401)
             let wrong = try HTTPTestClient.post(port: server.port, "/v1/completions", json: body, headers: ["Authorization": "Bearer s3cret-kez"])

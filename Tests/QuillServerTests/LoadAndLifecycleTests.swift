@@ -3,6 +3,11 @@ import XCTest
 @testable import Quill
 @testable import QuillServer
 
+/// Room for generations that run until something else ends them.
+@Sendable private func longRuns(_ c: inout ServerConfiguration) {
+    c.limits.maxTokens = 1_000_000
+}
+
 final class LoadAndLifecycleTests: XCTestCase {
     /// Starts a stream that would run long and returns its connection once the first text arrived.
     private func startLongStream(port: Int, seed: Int = 1) throws -> (HTTPTestConnection, ServerSentEvents) {
@@ -16,12 +21,9 @@ final class LoadAndLifecycleTests: XCTestCase {
         return (connection, events)
     }
 
-    private func longRuns(_ c: inout ServerConfiguration) {
-        c.limits.maxTokens = 1_000_000
-    }
 
-    func testAClientThatDisconnectsMidStreamFreesItsLane() async throws {
-        try await withTestServer(configure: { self.longRuns(&$0); $0.limits.running = 1; $0.limits.queued = 0 }) { server in
+    func testAClientThatDisconnectsMidStreamFreesItsLane() throws {
+        try withTestServer(configure: { longRuns(&$0); $0.limits.running = 1; $0.limits.queued = 0 }) { server in
             let (connection, events) = try startLongStream(port: server.port)
             for _ in 0..<5 { XCTAssertNotNil(try events.next()) }
             try server.waitForLoad { running, _ in running == 1 }
@@ -33,8 +35,8 @@ final class LoadAndLifecycleTests: XCTestCase {
         }
     }
 
-    func testPastTheQueueRequestsGet503WithRetryAfter() async throws {
-        try await withTestServer(configure: { self.longRuns(&$0); $0.limits.running = 1; $0.limits.queued = 1 }) { server in
+    func testPastTheQueueRequestsGet503WithRetryAfter() throws {
+        try withTestServer(configure: { longRuns(&$0); $0.limits.running = 1; $0.limits.queued = 1 }) { server in
             let (first, _) = try startLongStream(port: server.port)
             // A second long request waits in the queue.
             let second = try HTTPTestConnection(port: server.port)
@@ -53,8 +55,8 @@ final class LoadAndLifecycleTests: XCTestCase {
         }
     }
 
-    func testTheTimeLimitEndsAGenerationWithFinishReasonTimeLimit() async throws {
-        try await withTestServer(configure: { self.longRuns(&$0); $0.limits.seconds = 0.3 }) { server in
+    func testTheTimeLimitEndsAGenerationWithFinishReasonTimeLimit() throws {
+        try withTestServer(configure: { longRuns(&$0); $0.limits.seconds = 0.3 }) { server in
             let response = try HTTPTestClient.post(port: server.port, "/v1/completions", json: #"{"max_tokens": 1000000}"#)
             XCTAssertEqual(response.status, 200)
             let choice = (response.json["choices"] as? [[String: Any]])?.first ?? [:]
@@ -63,10 +65,10 @@ final class LoadAndLifecycleTests: XCTestCase {
         }
     }
 
-    func testShutdownRefusesNewWorkAndEndsRunningStreamsWithinTheGracePeriod() async throws {
-        let server = try await TestServer(configure: { self.longRuns(&$0); $0.gracePeriod = .milliseconds(300) })
+    func testShutdownRefusesNewWorkAndEndsRunningStreamsWithinTheGracePeriod() throws {
+        let server = try runBlocking { try await TestServer(configure: { $0.limits.maxTokens = 1_000_000; $0.gracePeriod = .milliseconds(300) }) }
         let (_, events) = try startLongStream(port: server.port)
-        try await server.stop()
+        try runBlocking { try await server.stop() }
         // The stream was ended, not cut: its choice finished and the body closed with [DONE].
         var payloads: [String] = []
         while let data = try events.next() { payloads.append(data) }
@@ -75,8 +77,8 @@ final class LoadAndLifecycleTests: XCTestCase {
         XCTAssertThrowsError(try HTTPTestConnection(port: server.port))
     }
 
-    func testMetricsCountRequestsAndCharacters() async throws {
-        try await withTestServer { server in
+    func testMetricsCountRequestsAndCharacters() throws {
+        try withTestServer { server in
             _ = try HTTPTestClient.post(port: server.port, "/v1/completions", json: #"{"max_tokens": 7, "n": 2}"#)
             _ = try HTTPTestClient.post(port: server.port, "/v1/completions", json: #"{"max_tokens": "x"}"#)
             let text = try HTTPTestClient.request(port: server.port, "GET", "/metrics").text

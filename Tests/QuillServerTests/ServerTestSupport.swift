@@ -5,7 +5,7 @@ import XCTest
 @testable import QuillServer
 
 /// A server on a free loopback port over a small seeded model, started for one test and always stopped.
-final class TestServer {
+final class TestServer: @unchecked Sendable {
     let server: QuillHTTPServer
     let port: Int
     private let task: Task<Void, any Error>
@@ -64,16 +64,31 @@ final class TestServer {
 }
 
 /// Runs `body` against a fresh server and stops the server whatever happens.
-func withTestServer(precision: ComputePrecision = .float32, configure: (inout ServerConfiguration) -> Void = { _ in },
-                    _ body: (TestServer) async throws -> Void) async throws {
-    let server = try await TestServer(precision: precision, configure: configure)
+///
+/// The tests are synchronous and run on the main thread: the test client blocks on its socket,
+/// and blocking a thread of the concurrency pool would take it from the server's own tasks.
+func withTestServer(precision: ComputePrecision = .float32, configure: @escaping @Sendable (inout ServerConfiguration) -> Void = { _ in },
+                    _ body: (TestServer) throws -> Void) throws {
+    let server = try runBlocking { try await TestServer(precision: precision, configure: configure) }
     do {
-        try await body(server)
+        try body(server)
     } catch {
-        try? await server.stop()
+        try? runBlocking { try await server.stop() }
         throw error
     }
-    try await server.stop()
+    try runBlocking { try await server.stop() }
+}
+
+/// Runs async work to its end from synchronous code (the tests' main thread).
+func runBlocking<T>(_ operation: @escaping @Sendable () async throws -> T) throws -> T {
+    let slot = ThreadResult<T>()
+    let done = DispatchSemaphore(value: 0)
+    Task {
+        do { slot.result = .success(try await operation()) } catch { slot.result = .failure(error) }
+        done.signal()
+    }
+    done.wait()
+    return try slot.result!.get()
 }
 
 /// The `text` of every choice of a completion response, by index.
