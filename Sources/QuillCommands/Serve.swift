@@ -109,7 +109,7 @@ extension QuillCommand {
             Task.detached {
                 do {
                     try await server.run(handleSignals: true) { port in
-                        FileHandle.standardOutput.write(Data("quill serve: \(loaded.name) on http://\(host):\(port)\n".utf8))
+                        StandardStream.output.writeKeepingFailure("quill serve: \(loaded.name) on http://\(host):\(port)\n")
                     }
                 } catch {
                     failure.error = error

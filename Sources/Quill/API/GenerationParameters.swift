@@ -35,6 +35,10 @@ public struct GenerationParameters: Equatable, Sendable {
             throw SamplingError.invalidLength(maxLength, maximum: SamplingSettings.maximumLength)
         }
         guard !stops.contains(where: \.isEmpty) else { throw SamplingError.emptyStopString }
+        self.init(checked: sampling, maxLength: maxLength, stops: stops, seed: seed)
+    }
+
+    private init(checked sampling: SamplingSettings, maxLength: Int, stops: [String], seed: UInt64) {
         self.sampling = sampling
         self.maxLength = maxLength
         self.stops = stops
@@ -43,7 +47,9 @@ public struct GenerationParameters: Equatable, Sendable {
 
     /// The same parameters with another seed.
     public func withSeed(_ seed: UInt64) -> GenerationParameters {
-        // The other fields were checked when `self` was made.
-        try! GenerationParameters(sampling: sampling, maxLength: maxLength, stops: stops, seed: seed)
+        GenerationParameters(checked: sampling, maxLength: maxLength, stops: stops, seed: seed)
     }
+
+    /// Temperature 1, no top-k or top-p, 500 characters, no stop string, seed 1.
+    public static let standard = GenerationParameters(checked: .unchanged, maxLength: 500, stops: [], seed: 1)
 }

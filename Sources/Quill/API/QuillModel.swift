@@ -141,8 +141,3 @@ public final class QuillModel: @unchecked Sendable {
         }
     }
 }
-
-extension GenerationParameters {
-    /// Temperature 1, no top-k or top-p, 500 characters, no stop string, seed 1.
-    public static let standard = try! GenerationParameters()
-}

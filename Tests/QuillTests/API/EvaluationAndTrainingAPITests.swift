@@ -102,7 +102,7 @@ final class EvaluationAndTrainingAPITests: XCTestCase {
             XCTFail("trained with hidden size 0")
         } catch {
             guard case let .trainingFailed(reason) = error as? QuillError else { return XCTFail("\(error)") }
-            XCTAssertTrue(reason.contains("--hidden"), reason)
+            XCTAssertTrue(reason.contains("hidden"), reason)
         }
         do {
             _ = try await QuillModel.train(corpus: CorpusSource(paths: [folder.appendingPathComponent("missing.txt")]),
