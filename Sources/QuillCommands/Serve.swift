@@ -36,7 +36,7 @@ extension QuillCommand {
         @Option(name: .customLong("api-key"), help: "Require 'Authorization: Bearer KEY' on every request but /health.")
         var apiKey: String?
 
-        @Option(help: "Matrix products in bfloat16 (default; falls back to float32 on CPUs without it) or float32.")
+        @Option(help: "Matrix products in bfloat16 (default: live generations share each step; float32 on CPUs without it) or float32 (each generation steps alone, so a text never depends on its batch-mates).")
         var precision: ComputePrecision = .bfloat16
 
         @Option(help: "Generations run at once, batched into shared engine steps (typical 32-256).")
