@@ -17,7 +17,8 @@ extension QuillCommand {
             --eval-every steps; the best model is kept in OUT/model.safetensors.
 
             With no limit given, training runs for 10 minutes. Ctrl-C finishes the step, saves \
-            a checkpoint and exits; --resume continues exactly where it stopped.
+            a checkpoint and exits with status 130 (SIGTERM 143, SIGHUP 129, SIGQUIT 131); --resume \
+            continues exactly where it stopped.
 
             Examples:
               quill train corpora/data/kjv.txt --doc-separator %
@@ -122,6 +123,9 @@ extension QuillCommand {
         @Option(name: .customLong("sample-length"), parsing: .unconditional, help: "Characters of the sample printed at the end (default 300; 0 for none).")
         var sampleLength = 300
 
+        @OptionGroup(title: "Memory")
+        var memory: MemoryOptions
+
         func validate() throws {
             if resume && force { throw ValidationError("--resume and --force contradict each other; use one.") }
             if val != nil && valFrac != nil {
@@ -146,76 +150,123 @@ extension QuillCommand {
         }
 
         func run() throws {
+            StopSignal.install()
             let ranks = TrainRanks.forThisProcess()
             let terminal = Terminal()
             let base = try baseModel()  // --init-from, read before the folder is touched
             let configuration = try trainingConfiguration(startingFrom: base)
             try configuration.validate()
             let folder = ModelFolder(SystemPath.url(out ?? defaultFolder()))
-            let created = ranks.communicator.isRoot ? try prepare(folder) : false  // rank 0 alone touches the folder
+            let place = TrainingFolder(folder: folder, resume: resume, force: force)
             do {
-                try train(configuration, base: base, folder: folder, terminal: terminal, ranks: ranks)
+                // Rank 0 alone checks and touches the folder.
+                if ranks.communicator.isRoot { try place.check(corpus: corpus + (val.map { [$0] } ?? [])) }
+                try train(configuration, base: base, place: place, terminal: terminal, ranks: ranks)
             } catch {
-                // Bad input found before anything was written: leave no empty folder behind.
-                if created, (try? FileSystem.entries(of: folder.url.path))?.isEmpty == true {
-                    FileSystem.remove(folder.url.path)
-                }
                 throw Self.settingFlags.naming(error)
             }
         }
 
-        private func train(_ configuration: TrainingConfiguration, base: ModelFile?, folder: ModelFolder, terminal: Terminal, ranks: TrainRanks) throws {
+        /// Every check that can refuse the run, then the folder and its lock, then the training.
+        private func train(_ configuration: TrainingConfiguration, base: ModelFile?, place: TrainingFolder, terminal: Terminal,
+                           ranks: TrainRanks) throws {
+            let folder = place.folder
             var configuration = configuration
+            var shape = configuration
             let textOptions = base?.textOptions ?? text.textOptions
             if resume {
                 // The saved run's split, so the same characters are held out.
                 let saved = try Trainer.savedConfiguration(in: folder)
                 try checkResumeFlags(saved, folder)
                 configuration.validationFraction = saved.validationFraction
+                shape = saved
             }
+            let corpusBytes = try corpusByteCount()
+            try memory.check(Self.estimate(shape, vocabularySize: base?.vocabulary.count ?? 2, corpusBytes: corpusBytes))
 
             let data = try loadCorpus(&configuration, textOptions: textOptions, base: base, folder: folder, terminal: terminal)
+            let trainingCount = data.data.training.count
+            if trainingCount < shape.batch * (shape.seq + 1) {
+                throw TrainingError.corpusTooShort(tokens: trainingCount, needed: shape.batch * (shape.seq + 1), batch: shape.batch, seq: shape.seq)
+            }
+            let modelShape = shape.modelConfiguration(vocabularySize: data.vocabulary.count)
+            try modelShape.validate()
+            try memory.check(Self.estimate(shape, vocabularySize: data.vocabulary.count, corpusBytes: corpusBytes))
+            if ranks.communicator.isRoot { try place.checkDiskSpace(checkpointBytes: MemoryEstimate.checkpointBytes(modelShape)) }
+            if let signal = StopSignal.received {
+                terminal.clearLive()
+                StandardStream.error.writeKeepingFailure("Stopped by \(StopSignal.name(signal)) before training began; nothing was written.\n")
+                throw ExitCode(StopSignal.exitStatus(signal))
+            }
             try terminal.check()  // output that cannot be written refuses the run before any training
             // Names as text (raw bytes written \xFF), so the metadata holds no stand-in scalars of SystemPath.
             var info = ["corpus": corpus.map { SystemPath.display(URL(fileURLWithPath: $0).lastPathComponent) }.joined(separator: ",")]
             if let initFrom { info["init_from"] = SystemPath.display(initFrom) }
 
+            let session = ranks.communicator.isRoot ? try place.open() : nil
             let trainer: Trainer
-            if resume {
-                trainer = try Trainer(resuming: folder, limits: configuration, data: data.data,
-                                      vocabulary: data.vocabulary, textOptions: data.textOptions, info: info,
-                                      keepSchedule: decaySteps != nil, communicator: ranks.communicator)
-                if let change = trainer.scheduleChange { terminal.line(change.description) }
-            } else {
-                try ranks.checkLanes(batch: configuration.batch)
-                trainer = try Trainer(configuration: configuration, data: data.data,
-                                      vocabulary: data.vocabulary, textOptions: data.textOptions, folder: folder, info: info,
-                                      startingFrom: base, communicator: ranks.communicator)
+            do {
+                if resume {
+                    trainer = try Trainer(resuming: folder, limits: configuration, data: data.data,
+                                          vocabulary: data.vocabulary, textOptions: data.textOptions, info: info,
+                                          keepSchedule: decaySteps != nil, communicator: ranks.communicator)
+                    if let change = trainer.scheduleChange { terminal.line(change.description) }
+                } else {
+                    try ranks.checkLanes(batch: configuration.batch)
+                    trainer = try Trainer(configuration: configuration, data: data.data,
+                                          vocabulary: data.vocabulary, textOptions: data.textOptions, folder: folder, info: info,
+                                          startingFrom: base, communicator: ranks.communicator)
+                }
+                try ranks.checkAgreement(configuration: trainer.configuration, dataFingerprint: trainer.dataFingerprint,
+                                         step: trainer.completedSteps)
+            } catch {
+                session?.abandon()
+                throw error
             }
-            try ranks.checkAgreement(configuration: trainer.configuration, dataFingerprint: trainer.dataFingerprint,
-                                     step: trainer.completedSteps)
             let c = trainer.model.configuration
             let parameters = trainer.model.layout.count
             terminal.line("model: \(Format.count(Double(parameters))) parameters (embed \(c.embeddingSize), hidden \(c.hiddenSize), layers \(c.layers), dropout \(c.dropout)); batch \(trainer.configuration.batch) x seq \(trainer.configuration.seq); writing \(folder.url.path)")
 
-            StopSignal.install()
             let reporter = ProgressReporter(terminal: terminal)
             let summary: TrainingSummary
             do {
                 summary = try trainer.run(stopRequested: { StopSignal.received }, events: reporter.handle)
             } catch let error as TrainingError {
+                session?.finish()
                 terminal.clearLive()
                 throw CommandError("\(error.description(naming: Self.settingFlags.flag(for:))) The last good checkpoint in \(folder.url.path) is intact.")
+            } catch {
+                // A first checkpoint that could not be written leaves the folder as it was.
+                session?.abandon()
+                terminal.clearLive()
+                throw error
             }
+            session?.finish()
             terminal.clearLive()
             let agreement = try ranks.checkSameWeights(trainer.model.weights)
             ranks.finish()
             for line in [ranks.reduceSummary, agreement].compactMap({ $0 }) { terminal.line(line) }
+            let stoppedBy: Int32? = if case let .interrupted(signal) = summary.reason { signal } else { nil }
+            if ranks.communicator.isRoot { report(summary, folder: folder, terminal: terminal) }
+            // Stopped, not finished: 128 + the signal, on every rank.
+            if let stoppedBy { throw ExitCode(StopSignal.exitStatus(stoppedBy)) }
             guard ranks.communicator.isRoot else { return }
-            report(summary, folder: folder, terminal: terminal)
             if sampleLength > 0, summary.bestValidationLoss != nil {
                 try printSample(from: folder, terminal: terminal)
             }
+        }
+
+        /// What training `shape` with a vocabulary of `vocabularySize` needs, the corpus included.
+        private static func estimate(_ shape: TrainingConfiguration, vocabularySize: Int, corpusBytes: Int) -> MemoryEstimate {
+            MemoryEstimate.training(shape.modelConfiguration(vocabularySize: vocabularySize), batch: shape.batch, seq: shape.seq,
+                                    precision: shape.precision, corpusBytes: corpusBytes)
+        }
+
+        /// The bytes of text files to be held as tokens, found (and checked to be regular files)
+        /// without reading them; 0 for a prepared corpus, whose shards are mapped, not held.
+        private func corpusByteCount() throws -> Int {
+            if corpus.contains(where: { PreparedCorpus.isPrepared(SystemPath.url($0)) }) { return 0 }
+            return try text.source(paths: corpus).files().reduce(0) { $0 + (FileSystem.size(of: $1.path) ?? 0) }
         }
 
         private func defaultFolder() -> String {
@@ -223,37 +274,6 @@ extension QuillCommand {
             var name = first.deletingPathExtension().lastPathComponent
             if name.isEmpty || name == "." { name = "model" }
             return "models/" + name
-        }
-
-        /// Creates the folder and checks it can be written, before any work is done.
-        ///
-        /// - Returns: whether the folder was created here.
-        private func prepare(_ folder: ModelFolder) throws -> Bool {
-            // FileSystem, not FileManager: the path keeps its bytes (see SystemPath).
-            let kind = FileSystem.kind(of: folder.url.path)
-            let existed = kind != nil
-            if existed, kind != .directory {
-                throw CommandError("The output path \(folder.url.path) is a file, not a folder; give --out a folder.")
-            }
-            try FileSystem.createDirectory(folder.url.path)  // FileError.cannotCreateFolder names the part that failed
-            let probe = folder.url.appendingPathComponent(".quill-write-test-\(getpid())")
-            guard FileSystem.createFile(probe.path, bytes: Array("ok".utf8)) else {
-                throw CommandError("The model folder \(folder.url.path) is not writable; choose another with --out.")
-            }
-            FileSystem.remove(probe.path)
-            if !resume && !force && FileSystem.exists(folder.state.path) {
-                throw CommandError("\(folder.url.path) already holds a training run; add --resume to continue it, --force to start over, or --out to use another folder.")
-            }
-            if force {
-                for url in [folder.state, folder.model, folder.metrics, folder.lossPlot] { FileSystem.remove(url.path) }
-                for step in folder.snapshotSteps() { FileSystem.remove(folder.snapshot(step: step).path) }
-            }
-            // Temporary files of a run that was killed in the middle of a checkpoint write.
-            for name in (try? FileSystem.entries(of: folder.url.path)) ?? []
-            where name.contains(".safetensors.tmp-") || name.hasPrefix("loss.svg.tmp-") {
-                FileSystem.remove(folder.url.appendingPathComponent(name).path)
-            }
-            return !existed
         }
 
         /// Flags given with --resume must agree with the saved run; only the limits and the evaluation cadence may change.

@@ -13,7 +13,7 @@ import Darwin
 /// `fsync`ed, renamed over the target (atomic on POSIX file systems), and the folder is
 /// `fsync`ed so the rename itself survives a power cut. On any failure before the rename
 /// (a full disk included) the temporary file is removed and the old target is untouched.
-/// If the target is a symbolic link, the link itself is replaced.
+/// If the target is a symbolic link, the link itself is replaced: nothing is written through a link.
 public enum AtomicFile {
     /// Replaces the file at `url` with `data`.
     ///
@@ -30,8 +30,10 @@ public enum AtomicFile {
         let temporary = target + ".tmp-\(getpid())"
         let folder = url.deletingLastPathComponent().path
 
+        // A fresh file, never one reached through a link planted at the temporary name.
+        _ = SystemPath.withPlatformString(temporary) { unlink($0) }
         let fd = try call(.open, path: temporary) {
-            SystemPath.withPlatformString(temporary) { open($0, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644) }
+            SystemPath.withPlatformString(temporary) { open($0, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0o644) }
         }
         var closed = false
         var renamed = false

@@ -35,6 +35,7 @@ import Foundation
 /// | `vocabulary` | JSON array of the code points of ids 1 to V-1, strictly increasing, such as `[10,32,97]`; id 0 is `[DOC]` and is not listed |
 /// | `step` | training step the weights come from, decimal (`0` if untrained) |
 /// | `info.<key>` | free-form entries (corpus name, validation loss, ...) |
+/// | `data_crc32c` | the `DataChecksum` of the other entries and the data, 8 hex digits; optional on reading |
 ///
 /// Loading rejects any other key, so a file never carries settings that are silently ignored.
 /// Reading checks, before anything is used: the safetensors structure (`SafeTensorsError`), then
@@ -63,7 +64,7 @@ public struct ModelFile {
     /// Metadata keys, other than `info.` entries, that a model file holds.
     public static let metadataKeys = [
         "format", "format_version", "vocab_size", "embed_size", "hidden_size", "layers", "dropout",
-        "normalization", "case_fold", "vocabulary", "step",
+        "normalization", "case_fold", "vocabulary", "step", DataChecksum.metadataKey,
     ]
 
     public init(configuration: ModelConfiguration, vocabulary: Vocabulary, textOptions: TextOptions,
@@ -129,7 +130,7 @@ public struct ModelFile {
             SafeTensorsTensor(name: slot.name, shape: slot.shape,
                               floats: UnsafeBufferPointer(start: weights.view(slot), count: slot.count))
         }
-        return withExtendedLifetime(weights) { SafeTensors.encode(tensors, metadata: metadata) }
+        return withExtendedLifetime(weights) { SafeTensors.encode(tensors, metadata: metadata, checksum: true) }
     }
 
     // MARK: Reading

@@ -97,7 +97,31 @@ public enum SafeTensors {
     /// The output is deterministic: the header lists `__metadata__` first with its keys in
     /// byte order, then the tensors in the order given, compact, padded with spaces so that
     /// the data starts at a multiple of 8 bytes. Names must be distinct and not `__metadata__`.
-    public static func encode(_ tensors: [SafeTensorsTensor], metadata: [String: String] = [:]) -> Data {
+    /// With `checksum`, the metadata also holds the file's `DataChecksum`, which readers verify.
+    public static func encode(_ tensors: [SafeTensorsTensor], metadata: [String: String] = [:], checksum: Bool = false) -> Data {
+        guard checksum else { return encodeUnchecked(tensors, metadata: metadata) }
+        // Encode with a placeholder of the checksum's width, then write the checksum over it.
+        var metadata = metadata
+        let placeholder = "00000000"
+        metadata[DataChecksum.metadataKey] = placeholder
+        var data = encodeUnchecked(tensors, metadata: metadata)
+        let headerLength = data.withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self))) }
+        let entry = Array((JSONText.quoted(DataChecksum.metadataKey) + ":" + JSONText.quoted(placeholder)).utf8)
+        data.withUnsafeMutableBytes { raw in
+            let bytes = raw.bindMemory(to: UInt8.self)
+            let header = UnsafeBufferPointer(rebasing: bytes[8..<(8 + headerLength)])
+            let crc = DataChecksum.checksum(metadata: metadata, data: UnsafeRawBufferPointer(rebasing: raw[(8 + headerLength)...]))
+            var i = 0
+            while i + entry.count <= header.count, !header[i..<(i + entry.count)].elementsEqual(entry) { i += 1 }
+            precondition(i + entry.count <= header.count, "the checksum entry is missing from the header")
+            let digits = Array(DataChecksum.text(crc).utf8)
+            for (k, digit) in digits.enumerated() { bytes[8 + i + entry.count - 1 - digits.count + k] = digit }
+        }
+        return data
+    }
+
+    /// `encode` without a checksum entry.
+    private static func encodeUnchecked(_ tensors: [SafeTensorsTensor], metadata: [String: String]) -> Data {
         let header = headerBytes(tensors, metadata: metadata)
         let total = tensors.reduce(8 + header.count) { $0 + $1.byteCount }
         var data = Data(count: total)
@@ -258,6 +282,20 @@ public struct SafeTensorsFile {
         self.tensors = entries.map(\.entry)
         self.metadata = metadata
         self.hasMetadata = hasMetadata
+        try verifyChecksum()
+    }
+
+    /// Checks the file's `DataChecksum`, if it has one; a file without one passes.
+    ///
+    /// - Throws: `SafeTensorsError.checksumMismatch` when the stored checksum is malformed or disagrees with the bytes.
+    private func verifyChecksum() throws {
+        guard let stored = metadata[DataChecksum.metadataKey] else { return }
+        let computed = bytes.withUnsafeBytes { raw in
+            DataChecksum.checksum(metadata: metadata, data: UnsafeRawBufferPointer(rebasing: raw[dataStart...]))
+        }
+        guard stored == DataChecksum.text(computed) else {
+            throw SafeTensorsError.checksumMismatch(file: name, stored: String(stored.prefix(16)), computed: DataChecksum.text(computed))
+        }
     }
 
     /// Validates one header entry on its own (offsets are checked against each other later).
@@ -369,6 +407,8 @@ public enum SafeTensorsError: Error, Equatable, CustomStringConvertible {
     case trailingData(file: String, tensorEnd: Int, dataLength: Int)
     /// `key` is nil when `__metadata__` itself is not an object.
     case metadataNotStrings(file: String, key: String?, found: String)
+    /// The file's `data_crc32c` checksum disagrees with its bytes: it was changed after it was written.
+    case checksumMismatch(file: String, stored: String, computed: String)
 
     public var description: String {
         let hint = "the file is damaged or was not written as safetensors; write it again"
@@ -412,6 +452,8 @@ public enum SafeTensorsError: Error, Equatable, CustomStringConvertible {
                 return "The metadata entry \"\(key)\" in \(file) is \(found), not a string; \(hint)."
             }
             return "The __metadata__ of \(file) is \(found), not an object of strings; \(hint)."
+        case let .checksumMismatch(file, stored, computed):
+            return "The file \(file) is damaged: its bytes do not match the checksum written with them (data_crc32c \(stored), computed \(computed)), so it changed after it was saved; use a backup copy or write it again."
         }
     }
 }

@@ -212,7 +212,14 @@ public final class Trainer {
         let firstStep = stepCount
         if communicator.broadcast(firstStep == 0 && root && !FileSystem.exists(folder.state.path) ? 1 : 0) == 1 {
             // A checkpoint before any work, so a crash at any moment leaves a model that loads.
-            try writeCheckpoint(writeModel: true)
+            do {
+                try writeCheckpoint(writeModel: true)
+            } catch {
+                // A first save that failed half-way leaves no untrained model and no empty log behind.
+                FileSystem.remove(folder.model.path)
+                if FileSystem.size(of: folder.metrics.path) == 0 { FileSystem.remove(folder.metrics.path) }
+                throw error
+            }
             events(.checkpoint(step: 0))
         }
         var skippedInARow = 0
@@ -409,67 +416,6 @@ public final class Trainer {
                 let half = perLane / 2
                 state.setLane(shard.first + i, to: RecurrentState.Lane(hidden: Array(lane.prefix(half)), cell: Array(lane.suffix(half))))
             }
-        }
-    }
-}
-
-/// Appends one JSON object per line to the metrics log of a model folder.
-final class MetricsLog {
-    private let descriptor: Int32
-    private let path: String
-
-    init(url: URL) throws {
-        path = url.path
-        // Opened by its bytes (see SystemPath), appending, created if absent.
-        descriptor = SystemPath.withPlatformString(path) { open($0, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644) }
-        guard descriptor >= 0 else {
-            throw CheckpointError.unwritable(path: path, reason: FileError.reason(errno))
-        }
-    }
-
-    deinit { close(descriptor) }
-
-    /// One line of `metrics.jsonl`; users and scripts read these keys.
-    private struct Line: Encodable {
-        var step: Int
-        var epoch: Double?
-        var train_loss: Double?
-        var val_loss: Double?
-        var lr: Double?
-        var chars_per_s: Double?
-
-        enum CodingKeys: String, CodingKey { case step, epoch, train_loss, val_loss, lr, chars_per_s }
-
-        /// Every key is written, a missing value as null.
-        func encode(to encoder: Encoder) throws {
-            var c = encoder.container(keyedBy: CodingKeys.self)
-            try c.encode(step, forKey: .step)
-            try c.encode(epoch, forKey: .epoch)
-            try c.encode(train_loss, forKey: .train_loss)
-            try c.encode(val_loss, forKey: .val_loss)
-            try c.encode(lr, forKey: .lr)
-            try c.encode(chars_per_s, forKey: .chars_per_s)
-        }
-    }
-
-    func append(step: Int, epoch: Double, trainLoss: Double?, validationLoss: Double?, learningRate: Float,
-                charactersPerSecond: Double) throws {
-        func number(_ x: Double?, _ digits: Int) -> Double? {
-            guard let x, x.isFinite else { return nil }
-            return JSONOutput.decimal(x, digits)
-        }
-        let line = try JSONOutput.line(Line(
-            step: step, epoch: number(epoch, 4), train_loss: number(trainLoss, 5), val_loss: number(validationLoss, 5),
-            lr: number(Double(learningRate), 8), chars_per_s: number(charactersPerSecond, 1))) + "\n"
-        let bytes = Array(line.utf8)
-        var done = 0
-        while done < bytes.count {
-            let n = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + done, $0.count - done) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw CheckpointError.unwritable(path: path, reason: FileError.reason(errno))
-            }
-            done += n
         }
     }
 }

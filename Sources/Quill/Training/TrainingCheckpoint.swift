@@ -72,7 +72,7 @@ struct TrainingCheckpoint {
             SafeTensorsTensor(name: "lstm.h", shape: stateShape, floats: UnsafeBufferPointer(s.h)),
             SafeTensorsTensor(name: "lstm.c", shape: stateShape, floats: UnsafeBufferPointer(s.c)),
             .integers(name: "random", dtype: .u64, shape: [4], values: random.stateWords),
-        ], metadata: ["format": Self.formatName, "format_version": Self.formatVersion, "checkpoint": json])
+        ], metadata: ["format": Self.formatName, "format_version": Self.formatVersion, "checkpoint": json], checksum: true)
         do {
             try AtomicFile.write(data, to: url)
         } catch {
@@ -87,6 +87,8 @@ struct TrainingCheckpoint {
         let file: SafeTensorsFile
         do {
             file = try SafeTensorsFile(contentsOf: url)
+        } catch let SafeTensorsError.checksumMismatch(_, stored, computed) {
+            throw CheckpointError.damaged(path: path, reason: "its bytes do not match the checksum written with them (data_crc32c \(stored), computed \(computed))")
         } catch {
             throw CheckpointError.unreadable(path: path, reason: "\(error)")
         }
@@ -157,6 +159,13 @@ struct TrainingCheckpoint {
         let state = RecurrentState(configuration: header.model, batch: header.configuration.batch)
         try floats("lstm.h", [state.layers, state.batch, state.hiddenSize], into: state.h.baseAddress!)
         try floats("lstm.c", [state.layers, state.batch, state.hiddenSize], into: state.c.baseAddress!)
+        // Values outside their domain cannot come from training: the file was changed.
+        for i in 0..<v.count where v.pointer[i] < 0 {
+            throw CheckpointError.damaged(path: path, reason: "Adam's second moment adam.v holds \(v.pointer[i]) at index \(i), but second moments are averages of squares and never negative")
+        }
+        for i in 0..<state.h.count where abs(state.h[i]) > 1 {
+            throw CheckpointError.damaged(path: path, reason: "the LSTM output lstm.h holds \(state.h[i]) at index \(i), outside [-1, 1] where o * tanh(c) always lies")
+        }
         guard let entry = file.entry(named: "random"), entry.dtype == .u64, entry.shape == [4] else {
             throw CheckpointError.unreadable(path: path, reason: "its tensor random is missing or not U64 of shape [4]")
         }
@@ -196,6 +205,8 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
     case missing(path: String)
     case unreadable(path: String, reason: String)
     case unwritable(path: String, reason: String)
+    /// The state fails its checksum or holds values training never produces.
+    case damaged(path: String, reason: String)
     case differentCorpus(path: String)
     case differentText(path: String, saved: String, given: String)
     /// A setting that a resumed run keeps (see `TrainingSetting.fixedOnResume`) was given another value.
@@ -212,6 +223,8 @@ public enum CheckpointError: Error, Equatable, CustomStringConvertible {
             return "There is no training state to resume at \(path); start a new run there first, or resume the folder of an earlier run."
         case let .unreadable(path, reason):
             return "The training state \(path) cannot be used: \(reason); start a new run instead of resuming."
+        case let .damaged(path, reason):
+            return "The training state \(path) is damaged: \(reason); it changed after it was saved, so nothing was resumed or written; resume from a backup copy of the folder, or start a new run."
         case let .unwritable(path, reason):
             return "Cannot write \(path): \(reason)."
         case let .differentCorpus(path):
