@@ -48,6 +48,9 @@ extension QuillCommand {
         @Option(help: "Characters outside the model's vocabulary: skip (counted and listed) or error.")
         var unknown: UnknownCharacters = .skip
 
+        @OptionGroup(title: "Memory")
+        var memory: MemoryOptions
+
         /// Most lanes one evaluation may ask for.
         static let maximumBatch = 4096
         /// Longest burn-in one evaluation may ask for.
@@ -65,6 +68,7 @@ extension QuillCommand {
         func run() throws {
             let terminal = Terminal()
             let file = try readModelFile(model)
+            try memory.check(.evaluation(file.configuration, batch: batch, precision: precision))
             let started = Date()
             let encoded = try encodeInput(for: file, terminal: terminal)
             let characters = encoded.tokens.count - encoded.documentCount - 1

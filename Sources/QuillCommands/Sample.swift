@@ -76,6 +76,9 @@ extension QuillCommand {
         @Option(help: "Prompt characters outside the model's vocabulary: error, or skip (with a warning).")
         var unknown: UnknownCharacters = .error
 
+        @OptionGroup(title: "Memory")
+        var memory: MemoryOptions
+
         func run() throws {
             let settings = try SamplingSettings(temperature: temperature, topK: topK, topP: topP)
             try SamplingSettings.validateLength(length)
@@ -94,6 +97,7 @@ extension QuillCommand {
 
             let terminal = Terminal(interactive: false)
             let file = try readModelFile(model)
+            try memory.check(.sampling(file.configuration, samples: samples, precision: precision))
             let ids = try promptTokens(prompt, file, terminal: terminal)
             let stopTexts = try normalizedStops(stops, file, terminal: terminal)
 

@@ -47,6 +47,11 @@ public enum AtomicFile {
             _ = fchmod(fd, old.st_mode & 0o7777)
         }
         var sink = AtomicFileSink(descriptor: fd, path: temporary)
+        #if DEBUG
+        if let name = ProcessInfo.processInfo.environment[injectedFullDiskVariable], url.lastPathComponent == name {
+            throw FileError.cannotWrite(path: temporary, step: Step.write.rawValue, errno: ENOSPC)
+        }
+        #endif
         try body(&sink)
         _ = try call(.sync, path: temporary) { fsync(fd) }
         closed = true
@@ -78,6 +83,10 @@ public enum AtomicFile {
         case rename = "rename the temporary file over"
         case syncFolder = "flush the folder"
     }
+
+    /// Debug builds only: writing a file of this name (such as `training-state.safetensors`) fails
+    /// as on a full disk, so the end-to-end tests can fail one save of a real run.
+    static let injectedFullDiskVariable = "QUILL_TEST_FULL_DISK_FOR"
 
     /// Test hook: called before each step; returning an errno makes that step fail with it.
     nonisolated(unsafe) static var failureHook: ((Step) -> Int32?)?

@@ -229,31 +229,47 @@ final class ModelFileTests: XCTestCase {
         }
     }
 
-    /// Flipping any one byte of a real file (two ways each) gives an error or a valid finite model, never a crash.
+    /// Flipping any one byte of a real file (two ways each) is refused when the file has its checksum;
+    /// without one (as PyTorch writes it) it gives an error or a valid finite model, never a crash.
     func testEveryByteFlipGivesAnErrorOrAValidModel() throws {
-        let data = try F.smallModel().data()
-        var accepted = 0, rejected = 0
-        for index in 0..<data.count {
-            for mask: UInt8 in [0x01, 0xFF] {
-                var copy = data
-                copy[index] ^= mask
-                do {
-                    let model = try ModelFile.decode(copy, name: "flip")
-                    XCTAssertTrue(model.weights.allFinite(), "flip \(mask) at \(index)")
-                    XCTAssertEqual(model.weights.layout, ParameterLayout(model.configuration))
-                    XCTAssertEqual(model.vocabulary.count, model.configuration.vocabularySize)
-                    XCTAssertNoThrow(try model.configuration.validate())
-                    accepted += 1
-                } catch is SafeTensorsError {
-                    rejected += 1
-                } catch is ModelFileError {
-                    rejected += 1
+        let checked = try F.smallModel().data()
+        let file = try SafeTensorsFile(data: checked, name: "m")
+        var metadata = file.metadata
+        metadata[DataChecksum.metadataKey] = nil
+        let plain = SafeTensors.encode(file.tensors.map {
+            SafeTensorsTensor(name: $0.name, dtype: $0.dtype, shape: $0.shape, bytes: file.data(of: $0))
+        }, metadata: metadata)
+        let plainModel = try ModelFile.decode(plain, name: "plain"), checkedModel = try ModelFile.decode(checked, name: "m")
+        XCTAssertEqual(Array(plainModel.weights.elements), Array(checkedModel.weights.elements))
+        for (data, hasChecksum) in [(checked, true), (plain, false)] {
+            var accepted = 0, rejected = 0
+            for index in 0..<data.count {
+                for mask: UInt8 in [0x01, 0xFF] {
+                    var copy = data
+                    copy[index] ^= mask
+                    do {
+                        let model = try ModelFile.decode(copy, name: "flip")
+                        XCTAssertTrue(model.weights.allFinite(), "flip \(mask) at \(index)")
+                        XCTAssertEqual(model.weights.layout, ParameterLayout(model.configuration))
+                        XCTAssertEqual(model.vocabulary.count, model.configuration.vocabularySize)
+                        XCTAssertNoThrow(try model.configuration.validate())
+                        accepted += 1
+                    } catch is SafeTensorsError {
+                        rejected += 1
+                    } catch is ModelFileError {
+                        rejected += 1
+                    }
                 }
             }
+            if hasChecksum {
+                // The checksum covers the data and the metadata; the rest is structure the reader checks.
+                XCTAssertEqual(accepted, 0, "a flipped byte was accepted despite the checksum")
+            } else {
+                // Flips inside weights mostly give other finite weights; flips in the header are mostly errors.
+                XCTAssertGreaterThan(accepted, 0)
+            }
+            XCTAssertGreaterThan(rejected, 0)
         }
-        // Flips inside weights mostly give other finite weights; flips in the header are mostly errors.
-        XCTAssertGreaterThan(accepted, 0)
-        XCTAssertGreaterThan(rejected, 0)
     }
 
     // MARK: Writing checks

@@ -1,0 +1,103 @@
+import Foundation
+@testable import Quill
+import _QuillKernels
+import XCTest
+
+/// The memory estimate against the bytes that building the engine's objects really allocates,
+/// as glibc's allocator counts them (`quill_heap_bytes_in_use`).
+final class MemoryEstimateTests: XCTestCase {
+    private func allocatedBytes() -> Double {
+        Double(quill_heap_bytes_in_use())
+    }
+
+    /// Bytes that `build` allocates and keeps.
+    private func measure<T>(_ build: () throws -> T) throws -> (T, Double) {
+        guard allocatedBytes() > 0 else { throw XCTSkip("this C library does not report its heap") }
+        let before = allocatedBytes()
+        let value = try build()
+        return (value, allocatedBytes() - before)
+    }
+
+    private let model = ModelConfiguration(vocabularySize: 300, embeddingSize: 64, hiddenSize: 256, layers: 2, dropout: 0.1)
+
+    private func assertClose(_ estimate: Double, _ measured: Double, _ what: String, file: StaticString = #filePath, line: UInt = #line) {
+        XCTAssertGreaterThan(measured, 1_000_000, "\(what): too little measured to compare", file: file, line: line)
+        print(String(format: "memory estimate, %@: estimated %.0f bytes, allocated %.0f (ratio %.3f)", what, estimate, measured, estimate / measured))
+        XCTAssertEqual(estimate / measured, 1, accuracy: 0.1,
+                       "\(what): estimated \(estimate) bytes, allocated \(measured)", file: file, line: line)
+    }
+
+    func testTrainingEstimateMatchesWhatATrainerAllocates() throws {
+        for precision in [ComputePrecision.float32, .bfloat16] {
+            var c = TrainingConfiguration()
+            c.embeddingSize = model.embeddingSize
+            c.hiddenSize = model.hiddenSize
+            c.layers = model.layers
+            c.dropout = model.dropout
+            c.batch = 16
+            c.seq = 64
+            c.precision = precision
+            c.steps = 10
+            let scalars = (0..<299).map { Unicode.Scalar(UInt32(0x100 + $0))! }
+            var random = QuillRandom(seed: 3)
+            let tokens = (0..<20_000).map { _ in Int32(1 + random.next() % 299) }
+            let (trainer, measured) = try measure {
+                try Trainer(configuration: c, training: tokens, validation: Array(tokens.prefix(500)),
+                            vocabulary: Vocabulary(scalars: scalars), textOptions: TextOptions(),
+                            folder: ModelFolder(FileManager.default.temporaryDirectory.appendingPathComponent("unused-\(UUID())")))
+            }
+            let estimate = MemoryEstimate.training(trainer.model.configuration, batch: 16, seq: 64, precision: precision)
+            assertClose(estimate.bytes(of: "weights, gradients and optimizer") + estimate.bytes(of: "training windows"),
+                        measured, "trainer, \(precision)")
+
+            let (evaluator, evaluation) = try measure {
+                Evaluator(model: trainer.model, batch: Trainer.evaluationBatch, seq: 128, precision: precision)
+            }
+            // The evaluator's state is made per pass; its lanes' state is counted in the estimate.
+            assertClose(estimate.bytes(of: "validation passes"), evaluation + 4 * 2 * 2 * 32 * 256, "validation, \(precision)")
+            withExtendedLifetime(evaluator) {}
+        }
+    }
+
+    func testSamplingAndScoringEstimatesMatchWhatTheEnginesAllocate() throws {
+        var random = QuillRandom(seed: 5)
+        let model = LanguageModel.initialized(self.model, random: &random)
+        let vocabulary = Vocabulary(scalars: (0..<299).map { Unicode.Scalar(UInt32(0x100 + $0))! })
+        for precision in [ComputePrecision.float32, .bfloat16] {
+            let (generator, measured) = try measure {
+                TextGenerator(model: model, vocabulary: vocabulary, samples: 512, precision: precision)
+            }
+            let sampling = MemoryEstimate.sampling(self.model, samples: 512, precision: precision)
+            // The sampler's scratch rows are made per call, not by the generator.
+            assertClose(sampling.bytes(of: "sampling batch") - 4 * 3.125 * 300, measured, "sampling, \(precision)")
+            withExtendedLifetime(generator) {}
+
+            let (evaluator, scoring) = try measure { Evaluator(model: model, batch: 64, seq: 128, precision: precision) }
+            let estimate = MemoryEstimate.evaluation(self.model, batch: 64, precision: precision)
+            assertClose(estimate.bytes(of: "scoring windows"), scoring + 4 * 2 * 2 * 64 * 256, "scoring, \(precision)")
+            withExtendedLifetime(evaluator) {}
+        }
+    }
+
+    func testTheIssuesExamplesAreRefusedWithTheEstimate() {
+        // --hidden 16384 --layers 1: tens of gigabytes (the issue reckoned about 65 GB).
+        let wide = MemoryEstimate.training(ModelConfiguration(vocabularySize: 100, embeddingSize: 64, hiddenSize: 16_384, layers: 1, dropout: 0.1),
+                                           batch: 32, seq: 64, precision: .float32)
+        XCTAssertGreaterThan(wide.bytes, 40e9)
+        XCTAssertThrowsError(try wide.check(limit: 32e9)) { error in
+            let text = "\(error)"
+            XCTAssertTrue(text.contains("needs about"), text)
+            XCTAssertTrue(text.contains("--max-memory"), text)
+        }
+        // Sizes whose products overflow Int are still estimated, not trapped.
+        let huge = MemoryEstimate.training(ModelConfiguration(vocabularySize: 1 << 21, embeddingSize: 16_384, hiddenSize: 16_384, layers: 64, dropout: 0.1),
+                                           batch: 4096, seq: 4096, precision: .float32)
+        XCTAssertGreaterThan(huge.bytes, 1e14)
+        // A 1,000,001-token vocabulary: scoring at the default batch, or 4096 samples, needs over 4 GB.
+        let big = ModelConfiguration(vocabularySize: 1_000_001, embeddingSize: 8, hiddenSize: 8, layers: 1, dropout: 0)
+        XCTAssertGreaterThan(MemoryEstimate.evaluation(big, batch: 32, precision: .float32).bytes, 4e9)
+        XCTAssertGreaterThan(MemoryEstimate.sampling(big, samples: 4096, precision: .float32).bytes, 4e9)
+        XCTAssertNoThrow(try MemoryEstimate.sampling(big, samples: 1, precision: .float32).check(limit: 4e9))
+        XCTAssertGreaterThan(MemoryEstimate.availableBytes, 1e8)
+    }
+}
