@@ -12,9 +12,9 @@ import XCTest
 final class FaultMatrixSignalTests: XCTestCase {
     static let trials = Int(ProcessInfo.processInfo.environment["QUILL_SIGNAL_TRIALS"] ?? "") ?? 3
 
-    /// Checkpoints every 10 steps of a model large enough that a checkpoint takes a while to write.
-    static let settings = ["--steps", "150", "--eval-every", "10", "--val-frac", "0.02",
-                           "--hidden", "192", "--layers", "1", "--batch", "2", "--seq", "8"]
+    /// A checkpoint every 10 steps, each flushed to disk, so some signals land during a write.
+    static let settings = ["--steps", "100", "--eval-every", "10", "--val-frac", "0.02",
+                           "--hidden", "64", "--layers", "1", "--batch", "2", "--seq", "8"]
 
     private static var shared: (dir: URL, corpus: String, straight: [Data?])?
 
