@@ -75,6 +75,9 @@ struct TrainingCheckpoint {
         ], metadata: ["format": Self.formatName, "format_version": Self.formatVersion, "checkpoint": json], checksum: true)
         do {
             try AtomicFile.write(data, to: url)
+        } catch let error as FileError {
+            // Already a sentence naming the file, the step and the system's reason (a full disk included).
+            throw error
         } catch {
             throw CheckpointError.unwritable(path: url.path, reason: "\(error)")
         }

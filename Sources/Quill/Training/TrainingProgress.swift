@@ -5,7 +5,7 @@ public enum TrainingStopReason: Equatable, Sendable, CustomStringConvertible {
     case timeLimit
     /// Validation stopped improving for `earlyStopPatience` evaluations.
     case earlyStop
-    /// A signal asked to stop (SIGINT or SIGTERM); the step in progress was finished and saved.
+    /// A signal asked to stop (SIGINT, SIGTERM, SIGHUP or SIGQUIT); the step in progress was finished and saved.
     case interrupted(signal: Int32)
 
     public var description: String {
