@@ -104,4 +104,23 @@ final class FaultMatrixSignalTests: XCTestCase {
         XCTAssertEqual(try FaultRun.train(corpus, out, ["--resume"] + Self.settings).status, 0)
         XCTAssertTrue(FaultRun.files(out) == straight)
     }
+
+    /// A second signal while the first is honoured leaves at once; the files on disk are still whole.
+    func testASecondSignalLeavesAtOnceWithTheFilesWhole() throws {
+        let (dir, corpus, straight) = try reference()
+        let out = dir.appendingPathComponent("twice")
+        let run = try BackgroundRun(FaultRun.arguments(corpus, out, Self.settings))
+        XCTAssertTrue(run.waitUntilTraining(out), run.stderr)
+        kill(run.pid, SIGTERM)
+        kill(run.pid, SIGTERM)
+        let (status, reason) = run.finish()
+        XCTAssertFalse(FaultRun.hasCrashReport(run.stderr), run.stderr)
+        guard !run.stdout.contains("reached the step limit") else { throw XCTSkip("the run ended before the signal") }
+        XCTAssertEqual(reason, .exit)
+        XCTAssertEqual(status, 128 + SIGTERM, run.stderr)
+        XCTAssertNoThrow(try ModelFile.read(from: ModelFolder(out).model))
+        let resumed = try FaultRun.train(corpus, out, ["--resume"] + Self.settings)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(FaultRun.files(out) == straight)
+    }
 }
