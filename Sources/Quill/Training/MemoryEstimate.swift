@@ -175,8 +175,8 @@ public struct MemoryEstimate: Equatable, Sendable {
     public static func format(_ bytes: Double) -> String {
         if bytes >= 1e12 { return String(format: "%.1f TB", bytes / 1e12) }
         if bytes >= 1e9 { return String(format: "%.1f GB", bytes / 1e9) }
-        if bytes >= 1e6 { return String(format: "%.0f MB", bytes / 1e6) }
-        return String(format: "%.0f kB", bytes / 1e3)
+        if bytes >= 1e6 { return String(format: bytes < 1e7 ? "%.1f MB" : "%.0f MB", bytes / 1e6) }
+        return String(format: bytes < 1e4 ? "%.1f kB" : "%.0f kB", bytes / 1e3)
     }
 }
 
