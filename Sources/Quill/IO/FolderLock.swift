@@ -90,7 +90,7 @@ public enum FolderLockError: Error, Equatable, CustomStringConvertible {
         case let .held(path, pid):
             let folder = (path as NSString).deletingLastPathComponent
             let who = pid.map { "process \($0)" } ?? "another process"
-            return "The model folder \(folder) is in use by \(who), which holds its lock \(path); wait for that run to end, or choose another folder with --out."
+            return "The model folder \(folder) is in use by \(who), which holds its lock \(path); wait for that run to end, or choose another folder."
         case let .cannotLock(path, code):
             if code == ELOOP {
                 return "Cannot lock \(path): it is a symbolic link, which Quill does not follow; remove it and try again."

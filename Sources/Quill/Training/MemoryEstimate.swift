@@ -160,7 +160,7 @@ public struct MemoryEstimate: Equatable, Sendable {
         return total
     }
 
-    /// Throws when the estimate exceeds `limit` bytes (`--max-memory`), or the machine's memory when `limit` is nil.
+    /// Throws when the estimate exceeds `limit` bytes, or the machine's memory when `limit` is nil.
     ///
     /// - Throws: `MemoryEstimateError.tooLarge` giving the estimate, its largest part and the limit.
     public func check(limit: Double?) throws {
@@ -168,7 +168,7 @@ public struct MemoryEstimate: Equatable, Sendable {
         guard bytes > available else { return }
         let largest = parts.max { $0.bytes < $1.bytes } ?? Part(name: "", bytes: 0)
         throw MemoryEstimateError.tooLarge(work: work, bytes: bytes, largest: largest.name, largestBytes: largest.bytes,
-                                           limit: available, limitIsOption: limit != nil)
+                                           limit: available, limitIsGiven: limit != nil)
     }
 
     /// `1.5 GB`, `12 MB`: bytes for a message, in powers of 1000.
@@ -180,24 +180,30 @@ public struct MemoryEstimate: Equatable, Sendable {
     }
 }
 
-/// Work that would need more memory than the machine has, or than `--max-memory` allows.
+/// Work that would need more memory than the machine has, or than the caller allows.
 public enum MemoryEstimateError: Error, Equatable, CustomStringConvertible {
-    case tooLarge(work: String, bytes: Double, largest: String, largestBytes: Double, limit: Double, limitIsOption: Bool)
+    /// `largest` names the estimate's largest part; `limitIsGiven` says the limit was set by the caller, not the machine's.
+    case tooLarge(work: String, bytes: Double, largest: String, largestBytes: Double, limit: Double, limitIsGiven: Bool)
 
     public var description: String {
-        switch self {
-        case let .tooLarge(work, bytes, largest, largestBytes, limit, limitIsOption):
-            let bound = limitIsOption ? "the \(MemoryEstimate.format(limit)) that --max-memory allows"
-                : "this machine's \(MemoryEstimate.format(limit)) of memory"
-            let hint: String
+        description(limitName: "the limit set for this run") { largest in
             switch largest {
-            case "training windows": hint = "use a smaller --batch or --seq, or a smaller model"
-            case "scoring windows": hint = "use a smaller --batch"
-            case "sampling batch": hint = "use fewer --samples"
-            case "corpus", "text": hint = "use a smaller corpus"
-            default: hint = "use a smaller --hidden, --layers or --embed, or a model with a smaller vocabulary"
+            case "training windows": return "use fewer lanes or shorter windows, or a smaller model"
+            case "scoring windows": return "score fewer lanes at once"
+            case "sampling batch": return "draw fewer samples at once"
+            case "corpus", "text": return "use a smaller corpus"
+            default: return "use a smaller model (narrower, fewer layers, a smaller embedding) or one with a smaller vocabulary"
             }
-            return "\(work.prefix(1).uppercased() + work.dropFirst()) needs about \(MemoryEstimate.format(bytes)) of memory (\(largest) \(MemoryEstimate.format(largestBytes))), more than \(bound); \(hint)."
+        }
+    }
+
+    /// The message with the caller's name for a given limit and its hint for the largest part (a command's flags, say).
+    public func description(limitName: String, hint: (String) -> String) -> String {
+        switch self {
+        case let .tooLarge(work, bytes, largest, largestBytes, limit, limitIsGiven):
+            let bound = limitIsGiven ? "\(limitName) (\(MemoryEstimate.format(limit)))"
+                : "this machine's \(MemoryEstimate.format(limit)) of memory"
+            return "\(work.prefix(1).uppercased() + work.dropFirst()) needs about \(MemoryEstimate.format(bytes)) of memory (\(largest) \(MemoryEstimate.format(largestBytes))), more than \(bound); \(hint(largest))."
         }
     }
 }

@@ -30,8 +30,20 @@ struct MemoryOptions: ParsableArguments {
         valueName: "size"))
     var maxMemory: ByteSize?
 
-    /// Throws a sentence when `estimate` exceeds `--max-memory` or the machine's memory.
+    /// Throws a sentence naming the flags to change when `estimate` exceeds `--max-memory` or the machine's memory.
     func check(_ estimate: MemoryEstimate) throws {
-        try estimate.check(limit: maxMemory?.bytes)
+        do {
+            try estimate.check(limit: maxMemory?.bytes)
+        } catch let error as MemoryEstimateError {
+            throw CommandError(error.description(limitName: "what --max-memory allows") { largest in
+                switch largest {
+                case "training windows": return "use a smaller --batch or --seq, or a smaller model"
+                case "scoring windows": return "use a smaller --batch"
+                case "sampling batch": return "use fewer --samples"
+                case "corpus", "text": return "use a smaller corpus"
+                default: return "use a smaller --hidden, --layers or --embed, or a model with a smaller vocabulary"
+                }
+            })
+        }
     }
 }

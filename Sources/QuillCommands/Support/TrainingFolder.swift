@@ -42,7 +42,8 @@ struct TrainingFolder {
         let free = Double(info.f_bavail) * Double(info.f_frsize)
         // The new files are written beside the old ones before they replace them.
         if free < bytes {
-            throw CommandError("The disk holding \(path) is full: \(MemoryEstimate.format(free)) free but a checkpoint needs about \(MemoryEstimate.format(bytes)); free some space or choose another folder with --out (nothing was written).")
+            let room = free < 1e6 ? "is full: \(MemoryEstimate.format(free)) free" : "has only \(MemoryEstimate.format(free)) free"
+            throw CommandError("The disk holding \(path) \(room) but a checkpoint needs about \(MemoryEstimate.format(bytes)); free some space or choose another folder with --out (nothing was written).")
         }
     }
 

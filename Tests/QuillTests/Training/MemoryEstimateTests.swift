@@ -87,7 +87,8 @@ final class MemoryEstimateTests: XCTestCase {
         XCTAssertThrowsError(try wide.check(limit: 32e9)) { error in
             let text = "\(error)"
             XCTAssertTrue(text.contains("needs about"), text)
-            XCTAssertTrue(text.contains("--max-memory"), text)
+            XCTAssertTrue(text.contains("more than the limit set for this run (32.0 GB)"), text)
+            XCTAssertFalse(text.contains("--"), "a library message names no flags: \(text)")
         }
         // Sizes whose products overflow Int are still estimated, not trapped.
         let huge = MemoryEstimate.training(ModelConfiguration(vocabularySize: 1 << 21, embeddingSize: 16_384, hiddenSize: 16_384, layers: 64, dropout: 0.1),
