@@ -112,11 +112,13 @@ public struct MemoryEstimate: Equatable, Sendable {
         var bytes = 4 * floats
         let widest = max(e, h)
         if precision.effective == .bfloat16 {
-            // Packed operands: gate gradients or activations of the window, one step, and the LSTM weights.
+            // Packed operands: gate gradients or activations of the window, one step, and the LSTM
+            // weights twice (as they are, for forward, and transposed, for backward).
             bytes += 2 * (rows * max(4 * h, widest) + widest * rows + Double(batch) * 4 * h)
-            bytes += 2 * lstmWeightCount(c)
+            bytes += 2 * 2 * lstmWeightCount(c)
         } else if Float32Kernels.isAvailable {
-            bytes += 4 * l * 4 * h * h
+            // Each W_hh packed for the forward and the backward per-step products.
+            bytes += 4 * 2 * l * 4 * h * h
         }
         return bytes
     }
@@ -131,8 +133,8 @@ public struct MemoryEstimate: Equatable, Sendable {
         var bytes = 4 * floats
         let widest = max(e, h)
         if precision.effective == .bfloat16 {
-            // The weights three ways (input, recurrent, joined) and the fp32 rows used to pack them.
-            bytes += 2 * 2 * lstmWeightCount(c) + 4 * 4 * h * (widest + h)
+            // The weights three ways (input, recurrent, and both joined for single steps).
+            bytes += 2 * 2 * lstmWeightCount(c)
             bytes += 2 * (rows * widest + Double(batch) * (widest + h)) + 4 * Double(batch) * (widest + h)
         } else if Float32Kernels.isAvailable {
             bytes += 4 * l * 4 * h * h

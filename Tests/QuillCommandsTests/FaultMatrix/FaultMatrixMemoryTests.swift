@@ -21,7 +21,7 @@ final class FaultMatrixMemoryTests: XCTestCase {
         let out = dir.appendingPathComponent("huge")
         let before = FileTreeSnapshot.take(dir)
         // The widths of 16384 are now refused by the options' ranges; the largest the ranges
-        // allow need about 370 GB: refused against physical memory, with no --max-memory, on any
+        // allow need about 385 GB: refused against physical memory, with no --max-memory, on any
         // machine with less (a larger one would start training, so it is not tried there).
         if MemoryEstimate.availableBytes < 300e9 {
             let absurd = try QuillBinary.run(["train", corpus, "--out", out.path, "--hidden", "8192", "--layers", "16", "--embed", "4096"])
@@ -29,7 +29,7 @@ final class FaultMatrixMemoryTests: XCTestCase {
             XCTAssertTrue(absurd.stderr.contains("GB of memory (weights, gradients and optimizer"), absurd.stderr)
             XCTAssertTrue(absurd.stderr.contains("more than this machine's"), absurd.stderr)
         }
-        // About 17 GB: refused against --max-memory, whatever this machine has.
+        // About 14 GB: refused against --max-memory, whatever this machine has.
         let wide = try QuillBinary.run(["train", corpus, "--out", out.path, "--hidden", "8192", "--layers", "1", "--max-memory", "8G"])
         assertRefused(wide, saying: "more than what --max-memory allows (8.0 GB)")
         assertUnchanged(dir, since: before)
