@@ -29,8 +29,9 @@ final class FaultMatrixFolderTests: XCTestCase {
 
     func testAFolderHoldingOnlyAModelIsNotOverwritten() throws {
         let out = try trainedFolder()
-        try FileManager.default.removeItem(at: ModelFolder(out).state)
-        try FileManager.default.removeItem(at: ModelFolder(out).metrics)
+        for url in [ModelFolder(out).state, ModelFolder(out).metrics, ModelFolder(out).lossPlot] {
+            try? FileManager.default.removeItem(at: url)
+        }
         let before = FileTreeSnapshot.take(dir)
         let result = try FaultRun.train(corpus, out, ["--steps", "5"])
         assertRefused(result, saying: "already holds a model (model.safetensors)")
@@ -39,8 +40,9 @@ final class FaultMatrixFolderTests: XCTestCase {
 
     func testAFolderHoldingOnlyMetricsOrAStateIsNotOverwritten() throws {
         let out = try trainedFolder()
-        try FileManager.default.removeItem(at: ModelFolder(out).model)
-        try FileManager.default.removeItem(at: ModelFolder(out).state)
+        for url in [ModelFolder(out).model, ModelFolder(out).state, ModelFolder(out).lossPlot] {
+            try? FileManager.default.removeItem(at: url)
+        }
         let before = FileTreeSnapshot.take(dir)
         assertRefused(try FaultRun.train(corpus, out, ["--steps", "5"]), saying: "--force")
         assertUnchanged(dir, since: before)
