@@ -266,7 +266,11 @@ extension QuillCommand {
         /// without reading them; 0 for a prepared corpus, whose shards are mapped, not held.
         private func corpusByteCount() throws -> Int {
             if corpus.contains(where: { PreparedCorpus.isPrepared(SystemPath.url($0)) }) { return 0 }
-            return try text.source(paths: corpus).files().reduce(0) { $0 + (FileSystem.size(of: $1.path) ?? 0) }
+            return try text.source(paths: corpus).files().reduce(0) { total, file in
+                // A pipe, FIFO or device is refused here, before the folder is made (the encoder refuses it too).
+                if FileSystem.kind(of: file.path) == .other { throw FileError.notRegularFile(path: file.path) }
+                return total + (FileSystem.size(of: file.path) ?? 0)
+            }
         }
 
         private func defaultFolder() -> String {

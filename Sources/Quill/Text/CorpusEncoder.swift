@@ -153,6 +153,10 @@ public enum CorpusEncoder {
         var totalBytes = 0
         if drain == nil {
             for file in files {
+                // Text held in memory is read from files only: a pipe, FIFO or device may never end, or
+                // (a FIFO with no writer) never begin, so it is refused by what it is, before it is opened.
+                // (Streaming with `drain`, as `quill prepare` does, reads them: memory stays bounded.)
+                if FileSystem.kind(of: file.path) == .other { throw FileError.notRegularFile(path: file.path) }
                 totalBytes += FileSystem.size(of: file.path) ?? 0
             }
         }

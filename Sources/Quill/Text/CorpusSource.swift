@@ -28,20 +28,13 @@ public struct CorpusSource: Equatable, Hashable, Sendable {
     ///
     /// Names are listed as bytes (see `SystemPath`), so a file whose name is not valid UTF-8 is
     /// read like any other; a subfolder that cannot be listed is an error, never skipped.
-    /// - Throws: `TokenizerError.missingPath`, `.unreadablePath` or `.noTextFiles`; `FileError.notRegularFile` for a pipe, FIFO, socket or device.
+    /// - Throws: `TokenizerError.missingPath`, `.unreadablePath` or `.noTextFiles`.
     public func files() throws -> [URL] {
         var result: [URL] = []
         for url in paths {
             let path = url.path
             guard FileSystem.exists(path) else { throw TokenizerError.missingPath(path) }
-            let kind = FileSystem.kind(of: path)
-            guard kind == .directory else {
-                // A pipe, FIFO or device may never end, or (a FIFO with no writer) never begin:
-                // look at what the path is before opening it.
-                if kind == .other { throw FileError.notRegularFile(path: path) }
-                result.append(url)
-                continue
-            }
+            guard FileSystem.kind(of: path) == .directory else { result.append(url); continue }
             var found: [String] = []
             try Self.collect(folder: path, into: &found)
             guard !found.isEmpty else { throw TokenizerError.noTextFiles(directory: path) }
