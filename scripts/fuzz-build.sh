@@ -31,7 +31,7 @@ utf8proc_libs=$(pkg-config --libs libutf8proc)
 # The C module the library imports, as SwiftPM would generate it.
 cat > "$OUT/module.modulemap.new" <<MAP
 module _QuillKernels {
-    umbrella header "$PWD/Sources/_QuillKernels/include/QuillKernels.h"
+    umbrella "$PWD/Sources/_QuillKernels/include"
     export *
 }
 MAP
@@ -61,7 +61,7 @@ done
 if newer_than "$OUT/libQuill.a" Sources/Quill scripts/fuzz-build.sh; then
     echo "fuzz-build: compiling the Quill library with -sanitize=fuzzer,address (about a minute)"
     mapfile -t sources < <(find Sources/Quill -name '*.swift' | sort)
-    swiftc -module-name Quill -parse-as-library -emit-library -static -wmo -enable-testing \
+    swiftc -module-name Quill -package-name quill -parse-as-library -emit-library -static -wmo -enable-testing \
         -emit-module -emit-module-path "$OUT/Quill.swiftmodule" \
         "${swift_flags[@]}" "${sources[@]}" -o "$OUT/libQuill.a"
 fi
