@@ -18,6 +18,7 @@ public enum DataChecksum {
         return quill_crc32c(crc, base, bytes.count)
     }
 
+
     /// The checksum of `metadata` (its own entry left out) followed by `data`.
     static func checksum(metadata: [String: String], data: UnsafeRawBufferPointer) -> UInt32 {
         var crc: UInt32 = 0
@@ -31,8 +32,5 @@ public enum DataChecksum {
     }
 
     /// `0123abcd`: the checksum as stored.
-    static func text(_ crc: UInt32) -> String {
-        let hex = String(crc, radix: 16)
-        return String(repeating: "0", count: 8 - hex.count) + hex
-    }
+    static func text(_ crc: UInt32) -> String { CRC32C.hexDigits(crc) }
 }
