@@ -3,6 +3,7 @@ import Foundation
 import Quill
 
 extension LearningRateDecay: ExpressibleByArgument {}
+extension DropoutMasks: ExpressibleByArgument {}
 
 extension QuillCommand {
     struct Train: ParsableCommand {
@@ -60,6 +61,14 @@ extension QuillCommand {
         @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.hiddenSize.help)) var hidden: Int?
         @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.layers.help)) var layers: Int?
         @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.dropout.help)) var dropout: Float?
+        @Option(name: .customLong("dropout-masks"), help: ArgumentHelp(TrainingSettings.dropoutMasks.help))
+        var dropoutMasks: DropoutMasks?
+        @Option(name: .customLong("input-dropout"), parsing: .unconditional, help: ArgumentHelp(TrainingSettings.inputDropout.help))
+        var inputDropout: Float?
+        @Option(name: .customLong("weight-drop"), parsing: .unconditional, help: ArgumentHelp(TrainingSettings.weightDrop.help))
+        var weightDrop: Float?
+        @Option(name: .customLong("embed-dropout"), parsing: .unconditional, help: ArgumentHelp(TrainingSettings.embeddingDropout.help))
+        var embedDropout: Float?
         @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.batch.help)) var batch: Int?
         @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.seq.help)) var seq: Int?
         @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.learningRate.help)) var lr: Float?
@@ -97,6 +106,10 @@ extension QuillCommand {
             SettingFlag("--hidden", TrainingSettings.hiddenSize) { $0.hidden },
             SettingFlag("--layers", TrainingSettings.layers) { $0.layers },
             SettingFlag("--dropout", TrainingSettings.dropout) { $0.dropout },
+            SettingFlag("--dropout-masks", TrainingSettings.dropoutMasks) { $0.dropoutMasks },
+            SettingFlag("--input-dropout", TrainingSettings.inputDropout) { $0.inputDropout },
+            SettingFlag("--weight-drop", TrainingSettings.weightDrop) { $0.weightDrop },
+            SettingFlag("--embed-dropout", TrainingSettings.embeddingDropout) { $0.embedDropout },
             SettingFlag("--batch", TrainingSettings.batch) { $0.batch },
             SettingFlag("--seq", TrainingSettings.seq) { $0.seq },
             SettingFlag("--lr", TrainingSettings.learningRate) { $0.lr },

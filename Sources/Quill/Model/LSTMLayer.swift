@@ -108,7 +108,8 @@ final class LSTMLayer: @unchecked Sendable {
     /// - recurrentKeep: [seq, lanes], the factors for gradients from step t+1 to step t, read at
     ///   step t+1's rows: `keep`, so no gradient crosses a reset.
     /// - recurrentHidden, recurrentCell: [lanes, H] workspace.
-    /// - dWih: [4H, in], dWhh: [4H, H], dBih, dBhh: [4H], inputGradient: [seq, lanes, in] (all written).
+    /// - dWih: [4H, in], dWhh: [4H, H], dBih, dBhh: [4H], inputGradient: [seq, lanes, in] (all written);
+    ///   with DropConnect on, `dWhh` is the gradient of the raw `W_hh` (scaled by the mask).
     /// - ones: at least [seq * lanes], all 1.
     func backward(seq: Int, lanes: Int, outputGradient: UnsafeMutablePointer<Float>, recurrentKeep: UnsafePointer<Float>,
                   activations a: Activations, recurrentHidden: UnsafeMutablePointer<Float>,
@@ -141,6 +142,10 @@ final class LSTMLayer: @unchecked Sendable {
         dBhh.update(from: dBih, count: 4 * h)
         weights.windowBackward(dGates: dGates, previousHidden: a.previousHidden!.pointer, input: a.input, rows: rows,
                                dWhh: dWhh, dWih: dWih, dInput: inputGradient, left: scratch.window, right: scratch.right)
+        if let mask = weights.recurrentMask {
+            // DropConnect: the products read W_hh * mask, so d(W_hh) = d(W_hh * mask) * mask.
+            for i in 0..<(4 * h * h) { dWhh[i] *= mask[i] }
+        }
     }
 
     /// The forward without kept activations: the state is reset and updated in place.

@@ -18,6 +18,12 @@ final class LayerWeights: @unchecked Sendable {
     let bih: UnsafeMutablePointer<Float>, bhh: UnsafeMutablePointer<Float>
     /// - biasSum: [4H], `b_ih + b_hh`, refreshed by `pack`.
     let biasSum: FloatBuffer
+    /// The `W_hh` every product and packed copy reads: `whh`, or with DropConnect `whh * recurrentMask`.
+    private(set) var recurrent: UnsafeMutablePointer<Float>
+    /// - dropConnect: [4H, H], `whh * recurrentMask` while DropConnect is on (training only).
+    private var dropConnect: FloatBuffer?
+    /// - recurrentMask: [4H, H], 0 or 1/(1-p), while DropConnect is on; the gradient of `W_hh` is scaled by it.
+    private(set) var recurrentMask: UnsafePointer<Float>?
 
     /// A packed copy: which product reads it.
     enum Part: Int, CaseIterable {
@@ -50,6 +56,7 @@ final class LayerWeights: @unchecked Sendable {
         bih = w.view(at: slot + 2)
         bhh = w.view(at: slot + 3)
         biasSum = FloatBuffer(count: 4 * c.hiddenSize)
+        recurrent = whh
         let h = hiddenSize, n = inputSize
         switch (strategy, use) {
         case (.bfloat16, .training): parts = [.inputForward, .recurrentForward, .inputBackward, .recurrentBackward]
@@ -90,28 +97,40 @@ final class LayerWeights: @unchecked Sendable {
         let part = parts[index]
         if let packed = float32[part.rawValue] {
             if part == .recurrentForward {
-                packed.pack(whh, rowStride: h, columnStride: 1)
+                packed.pack(recurrent, rowStride: h, columnStride: 1)
             } else {
-                packed.pack(whh, rowStride: 1, columnStride: h)
+                packed.pack(recurrent, rowStride: 1, columnStride: h)
             }
             return
         }
         let packed = bfloat16[part.rawValue]!
         switch part {
         case .inputForward: packed.packRight(wih, rowStride: n, columnStride: 1, n: 4 * h, k: n)
-        case .recurrentForward: packed.packRight(whh, rowStride: h, columnStride: 1, n: 4 * h, k: h)
+        case .recurrentForward: packed.packRight(recurrent, rowStride: h, columnStride: 1, n: 4 * h, k: h)
         case .inputBackward: packed.packRight(wih, rowStride: 1, columnStride: n, n: n, k: 4 * h)
-        case .recurrentBackward: packed.packRight(whh, rowStride: 1, columnStride: h, n: h, k: 4 * h)
+        case .recurrentBackward: packed.packRight(recurrent, rowStride: 1, columnStride: h, n: h, k: 4 * h)
         case .joined:
             // The rows of [W_ih | W_hh] side by side, then packed as one operand.
             let width = n + h
             let source = FloatBuffer(count: 4 * h * width)
             for r in 0..<(4 * h) {
                 (source.pointer + r * width).update(from: wih + r * n, count: n)
-                (source.pointer + r * width + n).update(from: whh + r * h, count: h)
+                (source.pointer + r * width + n).update(from: recurrent + r * h, count: h)
             }
             packed.packRight(source.pointer, rowStride: width, columnStride: 1, n: 4 * h, k: width)
         }
+    }
+
+    /// Sets DropConnect for the next window: the products read `W_hh * mask` ([4H, H]), or `W_hh` when nil.
+    /// Call before `pack`.
+    func useRecurrentMask(_ mask: UnsafePointer<Float>?) {
+        recurrentMask = mask
+        guard let mask else { recurrent = whh; return }
+        let count = 4 * hiddenSize * hiddenSize
+        if dropConnect == nil { dropConnect = FloatBuffer(count: count) }
+        let dropped = dropConnect!.pointer
+        for i in 0..<count { dropped[i] = whh[i] * mask[i] }
+        recurrent = dropped
     }
 
     private func sumBiases() {
@@ -186,10 +205,10 @@ final class LayerWeights: @unchecked Sendable {
                                 c: gates, ldc: 4 * h)
         case .packedFloat32, .blas:
             if lanes == 1 && vectorForOneRow {
-                BLAS.gemv(transpose: false, rows: 4 * h, columns: h, a: whh, lda: h, x: hidden, beta: 1, y: gates)
+                BLAS.gemv(transpose: false, rows: 4 * h, columns: h, a: recurrent, lda: h, x: hidden, beta: 1, y: gates)
             } else {
                 BLAS.gemm(transposeA: false, transposeB: true, m: lanes, n: 4 * h, k: h,
-                          a: hidden, lda: h, b: whh, ldb: h, beta: 1, c: gates, ldc: 4 * h)
+                          a: hidden, lda: h, b: recurrent, ldb: h, beta: 1, c: gates, ldc: 4 * h)
             }
         }
     }
@@ -238,7 +257,7 @@ final class LayerWeights: @unchecked Sendable {
                                 beta: 0, c: hiddenGradient, ldc: h)
         case .blas:
             BLAS.gemm(transposeA: false, transposeB: false, m: lanes, n: h, k: 4 * h,
-                      a: dGates, lda: 4 * h, b: whh, ldb: h, beta: 0, c: hiddenGradient, ldc: h)
+                      a: dGates, lda: 4 * h, b: recurrent, ldb: h, beta: 0, c: hiddenGradient, ldc: h)
         }
     }
 

@@ -56,12 +56,14 @@ final class ModelLayers: @unchecked Sendable {
     ///
     /// - inputs: [lanes, seq] token ids of the shard, lane-major.
     /// - On return `w.logits` holds [seq * lanes, V] logits without the decoder bias.
+    /// - masks: training only: the embedding's row and lane masks of the window.
     /// - splitSteps: a single forward-only step may split its products with the helper thread.
     func forward(_ w: ShardWorkspace, inputs: UnsafePointer<Int32>, seq: Int, state: RecurrentState,
-                 applyDropout: Bool, splitSteps: Bool = false) {
+                 applyDropout: Bool, masks: WindowMasks = WindowMasks(), splitSteps: Bool = false) {
         precondition(seq >= 1 && seq <= w.seq, "seq must be in 1...maxSeq")
         let h = model.configuration.hiddenSize, lanes = w.lanes
-        embedding.forward(inputs: inputs, lanes: lanes, seq: seq, embedded: w.embedded.pointer, keep: w.keep.pointer)
+        embedding.forward(inputs: inputs, lanes: lanes, seq: seq, embedded: w.embedded.pointer, keep: w.keep.pointer,
+                          masks: masks)
         var input = UnsafePointer(w.embedded.pointer)
         for (k, layer) in lstm.enumerated() {
             layer.forward(input: input, seq: seq, lanes: lanes, keep: w.keep.pointer,
@@ -76,10 +78,12 @@ final class ModelLayers: @unchecked Sendable {
     ///
     /// - targets: [lanes, seq], lane-major.
     /// - gradients: overwritten with `d(loss)/d(weights)` where loss is the summed cross-entropy times `lossScale`.
+    /// - masks: the masks `forward` applied.
     /// - leakAcrossResets: a test seam: lets gradient flow backward across resets (which is wrong).
     /// - Returns: the summed cross-entropy in nats.
     func backward(_ w: ShardWorkspace, inputs: UnsafePointer<Int32>, targets: UnsafePointer<Int32>,
-                  gradients: ParameterBuffer, lossScale: Float, leakAcrossResets: Bool = false) -> Double {
+                  gradients: ParameterBuffer, lossScale: Float, masks: WindowMasks = WindowMasks(),
+                  leakAcrossResets: Bool = false) -> Double {
         let layout = model.layout, lanes = w.lanes, seq = w.seq, rows = lanes * seq
         let total = decoder.loss(logits: w.logits.pointer, lanes: lanes, seq: seq, targets: targets, gradientScale: lossScale)
         decoder.backward(logitGradient: w.logits.pointer, input: w.layers[lstm.count - 1].output, rows: rows,
@@ -96,7 +100,7 @@ final class ModelLayers: @unchecked Sendable {
                 inputGradient: k == 0 ? w.embeddedGradient.pointer : w.hiddenGradient.pointer, scratch: w.scratch)
         }
         embedding.backward(inputs: inputs, lanes: lanes, seq: seq, embeddedGradient: w.embeddedGradient.pointer,
-                           tableGradient: gradients.view(at: layout.embeddingIndex))
+                           tableGradient: gradients.view(at: layout.embeddingIndex), masks: masks)
         return total
     }
 }

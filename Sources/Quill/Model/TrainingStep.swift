@@ -29,6 +29,14 @@ public final class TrainingStep {
     let communicator: Communicator
     /// Every shard of the batch in lane order, this process's and the other ranks'.
     let allShards: [LaneShard]
+    /// The regularizers beyond the model's dropout (all off by default).
+    public let regularization: Regularization
+    /// Training-only masks, allocated when their regularizer is on:
+    /// - rowMask: [V], embedding dropout; laneMasks: per workspace [lanes, E], input dropout;
+    /// - recurrentMasks: per layer [4H, H], DropConnect.
+    let rowMask: FloatBuffer?
+    let laneMasks: [FloatBuffer]
+    let recurrentMasks: [FloatBuffer]
     /// A test seam: lets gradient flow backward across resets (which is wrong), to show the gradient check can fail.
     var leaksGradientAcrossResetsForTesting = false
 
@@ -39,22 +47,24 @@ public final class TrainingStep {
     ///     on a CPU without AVX-512 BF16.
     ///   - threads: worker threads (the lanes are split into `max(2, threads)` shards at most).
     ///     With more than one thread, OpenBLAS is set to one thread per call.
+    ///   - regularization: the regularizers beyond the model's dropout, applied when `run` trains.
     public convenience init(model: LanguageModel, batch: Int, seq: Int,
                             precision: ComputePrecision = .float32, threads: Int = defaultEngineThreadCount,
-                            communicator: Communicator = SingleProcess()) {
+                            communicator: Communicator = SingleProcess(), regularization: Regularization = .none) {
         self.init(model: model, batch: batch, seq: seq, strategy: ProductStrategy(precision: precision), threads: threads,
-                  communicator: communicator)
+                  communicator: communicator, regularization: regularization)
     }
 
     /// A workspace whose products follow `strategy` (which must run on this CPU).
     ///
     /// With a communicator of several ranks (at most `batch`), this process runs only its rank's shard, on one thread.
     init(model: LanguageModel, batch: Int, seq: Int, strategy: ProductStrategy, threads: Int,
-         communicator: Communicator = SingleProcess()) {
+         communicator: Communicator = SingleProcess(), regularization: Regularization = .none) {
         self.model = model
         self.batch = batch
         self.seq = seq
         self.communicator = communicator
+        self.regularization = regularization
         layers = ModelLayers(model: model, strategy: strategy, use: .training)
         self.precision = layers.strategy.precision
         if communicator.size > 1 {
@@ -71,6 +81,11 @@ public final class TrainingStep {
             self.threads = split.threads
         }
         shardGradients = (1..<workspaces.count).map { _ in ParameterBuffer(layout: model.layout) }
+        let c = model.configuration
+        rowMask = regularization.embeddingDropout > 0 ? FloatBuffer(count: c.vocabularySize) : nil
+        laneMasks = regularization.inputDropout > 0 ? workspaces.map { FloatBuffer(count: $0.lanes * c.embeddingSize) } : []
+        recurrentMasks = regularization.weightDrop > 0
+            ? (0..<c.layers).map { _ in FloatBuffer(count: 4 * c.hiddenSize * c.hiddenSize) } : []
     }
 
     /// Forward and backward over one window.
@@ -79,8 +94,8 @@ public final class TrainingStep {
     ///   - inputs, targets: [batch, seq] token ids, lane-major (lane b's window is `b*seq ..< (b+1)*seq`).
     ///   - state: carried in; on return holds the state after the window.
     ///   - gradients: overwritten with `d(loss)/d(weights)`, loss = mean cross-entropy over `batch*seq`.
-    ///   - random: draws the dropout masks (untouched when dropout is 0 or `training` is false).
-    ///   - training: whether dropout is applied.
+    ///   - random: draws the dropout masks (untouched when every regularizer is off or `training` is false).
+    ///   - training: whether dropout and the other regularizers are applied.
     /// - Returns: the mean loss in nats per token.
     @discardableResult
     public func run(
@@ -95,6 +110,7 @@ public final class TrainingStep {
         precondition(gradients.layout == model.layout, "gradient layout mismatch")
         let applyDropout = training && c.dropout > 0
         if applyDropout { drawDropoutMasks(random: &random) }
+        let masks = drawRegularizationMasks(random: &random, training: training)
         layers.pack(threads: threads)
         let layers = self.layers, workspaces = self.workspaces, shardGradients = self.shardGradients
         let inputBase = inputs.baseAddress!, targetBase = targets.baseAddress!
@@ -105,9 +121,10 @@ public final class TrainingStep {
             LaneShard.run(workspaces.count, threads: threads) { s in
                 let w = workspaces[s]
                 let x = inputBase + w.shard.first * self.seq, y = targetBase + w.shard.first * self.seq
-                layers.forward(w, inputs: x, seq: self.seq, state: state, applyDropout: applyDropout)
+                let shardMasks = masks.isEmpty ? WindowMasks() : masks[s]
+                layers.forward(w, inputs: x, seq: self.seq, state: state, applyDropout: applyDropout, masks: shardMasks)
                 totalsBase[s] = layers.backward(w, inputs: x, targets: y, gradients: s == 0 ? gradients : shardGradients[s - 1],
-                                                lossScale: lossScale, leakAcrossResets: leak)
+                                                lossScale: lossScale, masks: shardMasks, leakAcrossResets: leak)
             }
         }
         if !shardGradients.isEmpty { sumShardGradients(into: gradients) }
@@ -138,14 +155,26 @@ public final class TrainingStep {
     }
 
     /// Draws every dropout mask of the window in the order of an unsharded pass: layer by layer,
-    /// then time-major rows over all lanes, each row H draws. The lanes of other ranks' shards are
-    /// drawn and dropped, so every rank's generator stays in step.
+    /// then time-major rows over all lanes, each row H draws; with masks per window, one row per
+    /// lane (lanes in order), repeated at every step. The lanes of other ranks' shards are drawn and
+    /// dropped, so every rank's generator stays in step.
     private func drawDropoutMasks(random: inout QuillRandom) {
         let c = model.configuration
         let h = c.hiddenSize
         let dropout = c.dropout
         let scale = 1 / (1 - dropout)
         let owner = allShards.map { shard in workspaces.first { $0.shard == shard } }
+        if regularization.dropoutMasks == .window {
+            for k in 0..<c.layers {
+                for (shard, w) in zip(allShards, owner) {
+                    guard let w else { Self.skip(shard.lanes * h, random: &random); continue }
+                    let mask = w.layers[k].dropMask!.pointer, width = w.lanes * h
+                    Self.draw(mask, count: width, probability: dropout, random: &random)
+                    for t in 1..<seq { (mask + t * width).update(from: mask, count: width) }
+                }
+            }
+            return
+        }
         for k in 0..<c.layers {
             for t in 0..<seq {
                 for (shard, w) in zip(allShards, owner) {
@@ -161,5 +190,53 @@ public final class TrainingStep {
                 }
             }
         }
+    }
+
+    /// Draws the masks of the regularizers that are on, in a fixed order: embedding rows [V], each
+    /// shard's lane masks [lanes, E] in lane order (other ranks' drawn and dropped), then each
+    /// layer's DropConnect mask [4H, H] (which it applies to that layer's `W_hh` at once). Returns
+    /// each workspace's embedding masks, or nothing when neither embedding mask is on. Without any
+    /// regularizer on, or outside training, it draws nothing (and `W_hh` is read as it is).
+    private func drawRegularizationMasks(random: inout QuillRandom, training: Bool) -> [WindowMasks] {
+        guard training else {
+            for layer in layers.lstm { layer.weights.useRecurrentMask(nil) }
+            return []
+        }
+        let r = regularization, e = model.configuration.embeddingSize
+        if let rowMask { Self.draw(rowMask.pointer, count: rowMask.count, probability: r.embeddingDropout, random: &random) }
+        if !laneMasks.isEmpty {
+            for shard in allShards {
+                if let s = workspaces.firstIndex(where: { $0.shard == shard }) {
+                    Self.draw(laneMasks[s].pointer, count: laneMasks[s].count, probability: r.inputDropout, random: &random)
+                } else {
+                    Self.skip(shard.lanes * e, random: &random)
+                }
+            }
+        }
+        for (k, layer) in layers.lstm.enumerated() {
+            if recurrentMasks.isEmpty {
+                layer.weights.useRecurrentMask(nil)
+            } else {
+                let mask = recurrentMasks[k]
+                Self.draw(mask.pointer, count: mask.count, probability: r.weightDrop, random: &random)
+                layer.weights.useRecurrentMask(UnsafePointer(mask.pointer))
+            }
+        }
+        guard rowMask != nil || !laneMasks.isEmpty else { return [] }
+        return workspaces.indices.map { s in
+            WindowMasks(rows: rowMask.map { UnsafePointer($0.pointer) },
+                        lanes: laneMasks.isEmpty ? nil : UnsafePointer(laneMasks[s].pointer))
+        }
+    }
+
+    /// Fills `count` mask entries: 0 with probability `p`, else `1 / (1 - p)`.
+    private static func draw(_ mask: UnsafeMutablePointer<Float>, count: Int, probability p: Float, random: inout QuillRandom) {
+        let scale = 1 / (1 - p)
+        for i in 0..<count { mask[i] = random.nextUnitFloat() < p ? 0 : scale }
+    }
+
+    /// Advances the generator past `count` draws of another rank's masks.
+    private static func skip(_ count: Int, random: inout QuillRandom) {
+        for _ in 0..<count { _ = random.nextUnitFloat() }
     }
 }

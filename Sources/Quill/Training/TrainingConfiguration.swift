@@ -12,6 +12,14 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var layers: Int = TrainingSettings.layers.defaultValue
     /// Dropout probability between layers and before the decoder, in training only; 0 turns it off.
     public var dropout: Float = TrainingSettings.dropout.defaultValue
+    /// How dropout masks are drawn: per step, or one per lane per window (variational).
+    public var dropoutMasks: DropoutMasks = TrainingSettings.dropoutMasks.defaultValue
+    /// Locked dropout on the first layer's input; 0 turns it off.
+    public var inputDropout: Float = TrainingSettings.inputDropout.defaultValue
+    /// DropConnect on `W_hh`; 0 turns it off.
+    public var weightDrop: Float = TrainingSettings.weightDrop.defaultValue
+    /// Embedding dropout, whole characters; 0 turns it off.
+    public var embeddingDropout: Float = TrainingSettings.embeddingDropout.defaultValue
 
     // Windows.
     /// Lanes per window (B).
@@ -76,6 +84,12 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public func modelConfiguration(vocabularySize: Int) -> ModelConfiguration {
         ModelConfiguration(vocabularySize: vocabularySize, embeddingSize: embeddingSize,
                            hiddenSize: hiddenSize, layers: layers, dropout: dropout)
+    }
+
+    /// The regularizers the training step applies beyond the model's dropout.
+    public var regularization: Regularization {
+        Regularization(dropoutMasks: dropoutMasks, inputDropout: inputDropout, weightDrop: weightDrop,
+                       embeddingDropout: embeddingDropout)
     }
 
     /// The step count at which the decay ends: the step limit, the epoch limit in steps, or the smaller

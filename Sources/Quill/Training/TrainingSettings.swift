@@ -21,6 +21,21 @@ public enum TrainingSettings {
         \.dropout, name: "dropout", default: 0.1,
         summary: "Dropout probability between layers and before the decoder, in training only",
         lower: .from(0), upper: .below(1), typical: "0-0.5")
+    public static let dropoutMasks = TrainingSetting<DropoutMasks>(
+        \.dropoutMasks, name: "dropoutMasks", default: .step,
+        summary: "How dropout and input-dropout masks are drawn: step draws one per step, window one per lane per window (variational, locked dropout)")
+    public static let inputDropout = TrainingSetting<Float>(
+        \.inputDropout, name: "inputDropout", default: 0,
+        summary: "Locked dropout on the first LSTM layer's input: one mask per lane per window, in training only",
+        lower: .from(0), upper: .below(1), typical: "0-0.4")
+    public static let weightDrop = TrainingSetting<Float>(
+        \.weightDrop, name: "weightDrop", default: 0,
+        summary: "DropConnect on each layer's recurrent weights W_hh (AWD-LSTM): one mask per window, shared by every lane",
+        lower: .from(0), upper: .below(1), typical: "0-0.5")
+    public static let embeddingDropout = TrainingSetting<Float>(
+        \.embeddingDropout, name: "embeddingDropout", default: 0,
+        summary: "Embedding dropout: whole characters (rows of the embedding) dropped per window, the others rescaled",
+        lower: .from(0), upper: .below(1), typical: "0-0.2")
 
     // Windows.
     public static let batch = TrainingSetting<Int>(
@@ -108,7 +123,7 @@ public enum TrainingSettings {
 
     /// Every setting, in the order of the configuration's fields.
     public static let all: [any AnyTrainingSetting] = [
-        embeddingSize, hiddenSize, layers, dropout, batch, seq, learningRate, beta1, beta2, epsilon, weightDecay, clip,
+        embeddingSize, hiddenSize, layers, dropout, dropoutMasks, inputDropout, weightDrop, embeddingDropout, batch, seq, learningRate, beta1, beta2, epsilon, weightDecay, clip,
         warmupSteps, decay, decaySteps, minimumLearningRateFraction, steps, epochs, timeLimit, evalEvery,
         validationFraction, earlyStopPatience, keepSnapshots, precision, seed,
     ]

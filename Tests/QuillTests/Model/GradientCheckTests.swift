@@ -32,8 +32,8 @@ final class GradientCheckTests: XCTestCase {
 
     /// Compares every gradient element of `model` with central differences; dropout masks come from `seed` in every run.
     func check(model: LanguageModel, inputs: [Int32], targets: [Int32], state: RecurrentState,
-               seed: UInt64, leak: Bool) -> Outcome {
-        let step = TrainingStep(model: model, batch: Self.batch, seq: Self.seq)
+               seed: UInt64, leak: Bool, regularization: Regularization = .none) -> Outcome {
+        let step = TrainingStep(model: model, batch: Self.batch, seq: Self.seq, regularization: regularization)
         step.leaksGradientAcrossResetsForTesting = leak
         let analytic = ParameterBuffer(layout: model.layout)
         let scratch = ParameterBuffer(layout: model.layout)
@@ -107,6 +107,37 @@ final class GradientCheckTests: XCTestCase {
         let outcome = check(model: model, inputs: inputs, targets: targets, state: state, seed: 5, leak: false)
         XCTAssertEqual(outcome.failures, 0, "worst: \(outcome.worst) (ratio \(outcome.worstRatio))")
         print("dropout gradient check: worst ratio \(outcome.worstRatio): \(outcome.worst)")
+    }
+
+    /// Checks every gradient with `regularization` on, its masks fixed by the seed.
+    func assertGradientsMatch(dropout: Float = 0, _ regularization: Regularization, file: StaticString = #filePath, line: UInt = #line) {
+        let (model, inputs, targets, state) = makeCase(dropout: dropout)
+        let outcome = check(model: model, inputs: inputs, targets: targets, state: state, seed: 5, leak: false,
+                            regularization: regularization)
+        XCTAssertEqual(outcome.checked, model.layout.count, file: file, line: line)
+        XCTAssertEqual(outcome.failures, 0, "worst: \(outcome.worst) (ratio \(outcome.worstRatio))", file: file, line: line)
+        print("\(regularization) gradient check: worst ratio \(outcome.worstRatio): \(outcome.worst)")
+    }
+
+    func testGradientsMatchFiniteDifferencesWithLockedDropoutMasks() {
+        assertGradientsMatch(dropout: 0.3, Regularization(dropoutMasks: .window))
+    }
+
+    func testGradientsMatchFiniteDifferencesWithInputDropout() {
+        assertGradientsMatch(Regularization(dropoutMasks: .window, inputDropout: 0.4))
+    }
+
+    func testGradientsMatchFiniteDifferencesWithDropConnectOnTheRecurrentWeights() {
+        assertGradientsMatch(Regularization(weightDrop: 0.4))
+    }
+
+    func testGradientsMatchFiniteDifferencesWithEmbeddingDropout() {
+        assertGradientsMatch(Regularization(embeddingDropout: 0.4))
+    }
+
+    func testGradientsMatchFiniteDifferencesWithEveryRegularizerOn() {
+        assertGradientsMatch(dropout: 0.2, Regularization(dropoutMasks: .window, inputDropout: 0.3, weightDrop: 0.3,
+                                                          embeddingDropout: 0.3))
     }
 
     func testTrainingForwardMatchesScalarReferenceLossAndFinalState() {
