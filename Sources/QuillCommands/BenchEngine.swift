@@ -16,10 +16,15 @@ struct BenchEngineOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.seq.help)) var seq: Int?
     @Option(help: ArgumentHelp("The benchmark corpus, tiny-shakespeare (default: \(Self.defaultCorpus), which corpora/tinyshakespeare.sh writes).", valueName: "file"))
     var corpus: String?
+    @Option(parsing: .unconditional, help: ArgumentHelp("Instead of a corpus, a synthetic one of this many ids ([DOC] included) and the length of tiny-shakespeare, such as 6000 for a Chinese-sized vocabulary.", valueName: "ids"))
+    var vocab: Int?
     @Option(parsing: .unconditional, help: "Worker threads of the engine (1 or 2 on this machine).")
     var threads: Int = defaultEngineThreadCount
     @Option(help: ArgumentHelp(TrainingSettings.precision.help))
     var precision: ComputePrecision = TrainingSettings.precision.defaultValue
+
+    /// The length of a synthetic corpus: tiny-shakespeare's, in characters.
+    static let syntheticLength = 1_115_394
 
     /// Where the project's own recipe writes tiny-shakespeare, relative to the project's root.
     static let defaultCorpus = "corpora/data/tinyshakespeare.txt"
@@ -36,6 +41,13 @@ struct BenchEngineOptions: ParsableArguments {
     func validate() throws {
         try Self.settingFlags.validate(self)
         if threads < 1 || threads > 64 { throw ValidationError("--threads must be from 1 to 64, not \(threads).") }
+        if let vocab {
+            let largest = BenchSyntheticCorpus.largestVocabulary
+            guard (2...largest).contains(vocab) else {
+                throw ValidationError("--vocab must be from 2 to \(largest), not \(vocab).")
+            }
+            if corpus != nil { throw ValidationError("--vocab makes a synthetic corpus; leave out --corpus.") }
+        }
     }
 
     /// The training settings of a benchmark run: the defaults, the configuration's hidden width and the
@@ -62,6 +74,11 @@ struct BenchEngineOptions: ParsableArguments {
     /// The corpus encoded as training does (NFC, one document), split as the benchmark splits it:
     /// the last 10% held out.
     func loadCorpus() throws -> (training: [Int32], validation: [Int32], vocabulary: Vocabulary) {
+        if let vocab {
+            let synthetic = BenchSyntheticCorpus.make(vocabularySize: vocab, characters: max(Self.syntheticLength, 2 * vocab))
+            let split = try TrainingSplit.split(tokens: synthetic.tokens, validationFraction: 0.1)
+            return (split.training, split.validation, synthetic.vocabulary)
+        }
         let path = corpus ?? Self.defaultCorpus
         guard FileManager.default.fileExists(atPath: path) else {
             throw CommandError(corpus == nil

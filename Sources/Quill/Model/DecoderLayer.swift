@@ -1,25 +1,54 @@
 /// The decoder `Linear(H, V)` with its softmax and cross-entropy loss.
-struct DecoderLayer {
+///
+/// A training engine with the bfloat16 strategy runs the decoder's three products in bfloat16, as
+/// the LSTM's, on copies of `W` packed by `pack(job:)` (a vocabulary of thousands makes these
+/// products as large as the LSTM's); otherwise, and in every forward-only engine, they run in
+/// OpenBLAS in float32, so evaluation and sampling figures do not depend on the training precision.
+final class DecoderLayer: @unchecked Sendable {
     /// - weight: [V, H]; bias: [V] (views into the model's parameters).
     let weight: UnsafePointer<Float>
     let bias: UnsafePointer<Float>
     let vocabularySize: Int
     let hiddenSize: Int
+    /// bfloat16 training only: `W` as the right operand of `input W^T` (n = V, k = H) and `W^T` as
+    /// that of `dLogits W` (n = H, k = V).
+    private let forwardWeight: PackedBFloat16?, backwardWeight: PackedBFloat16?
 
-    init(model: LanguageModel) {
+    init(model: LanguageModel, strategy: ProductStrategy = .blas, use: EngineUse = .inference) {
         weight = UnsafePointer(model.weights.view(at: model.layout.decoderWeightIndex))
         bias = UnsafePointer(model.weights.view(at: model.layout.decoderBiasIndex))
         vocabularySize = model.configuration.vocabularySize
         hiddenSize = model.configuration.hiddenSize
+        let packed = strategy == .bfloat16 && use == .training
+        forwardWeight = packed ? PackedBFloat16(right: vocabularySize, k: hiddenSize) : nil
+        backwardWeight = packed ? PackedBFloat16(right: hiddenSize, k: vocabularySize) : nil
+    }
+
+    /// The number of independent jobs of a refresh, for `pack(job:)`: one per packed copy.
+    var packJobs: Int { forwardWeight == nil ? 0 : 2 }
+
+    /// Refreshes one packed copy from the weights (job 0 `W`, job 1 `W^T`); jobs may run concurrently.
+    func pack(job: Int) {
+        let v = vocabularySize, h = hiddenSize
+        if job == 0 {
+            forwardWeight!.packRight(weight, rowStride: h, columnStride: 1, n: v, k: h)
+        } else {
+            backwardWeight!.packRight(weight, rowStride: 1, columnStride: h, n: h, k: v)
+        }
     }
 
     /// `logits = input W^T`, the bias not yet added (the loss or `writeLogits` adds it).
     ///
     /// - input: [rows, H]; logits: [rows, V].
+    /// - left: room for `input` packed as a left operand (bfloat16 training only).
     /// - vectorForOneRow: a single row runs as a matrix-vector product (the forward-only passes).
-    func forward(input: UnsafePointer<Float>, rows: Int, logits: UnsafeMutablePointer<Float>, vectorForOneRow: Bool) {
+    func forward(input: UnsafePointer<Float>, rows: Int, logits: UnsafeMutablePointer<Float>, left: PackedBFloat16? = nil,
+                 vectorForOneRow: Bool) {
         let v = vocabularySize, h = hiddenSize
-        if rows == 1 && vectorForOneRow {
+        if let forwardWeight, let left {
+            BFloat16Kernels.packLeft(input, rowStride: h, columnStride: 1, m: rows, k: h, into: left)
+            BFloat16Kernels.gemm(m: rows, n: v, k: h, a: left, b: forwardWeight, beta: 0, c: logits, ldc: v)
+        } else if rows == 1 && vectorForOneRow {
             BLAS.gemv(transpose: false, rows: v, columns: h, a: weight, lda: h, x: input, beta: 0, y: logits)
         } else {
             BLAS.gemm(transposeA: false, transposeB: true, m: rows, n: v, k: h,
@@ -29,12 +58,22 @@ struct DecoderLayer {
 
     /// The summed cross-entropy of time-major rows against lane-major targets, in nats.
     ///
+    /// A bfloat16 training engine sums each row in eight lanes (`forwardEightLanes`); every other
+    /// engine in the order of `SoftmaxCrossEntropy.forward`, so float32 losses keep their bits.
+    ///
     /// - logits: [seq * lanes, V] from `forward`; with `gradientScale`, overwritten with
     ///   `gradientScale * (softmax - onehot(target))`, the gradient of `gradientScale * loss`.
     /// - targets: [lanes, seq], lane-major.
     func loss(logits: UnsafeMutablePointer<Float>, lanes: Int, seq: Int, targets: UnsafePointer<Int32>,
               gradientScale: Float?) -> Double {
-        SoftmaxCrossEntropy.forward(logits: logits, rows: lanes * seq, vocabularySize: vocabularySize, bias: bias,
+        if let gradientScale, forwardWeight != nil {
+            // bfloat16 training: the logits are rounded products already; the faster pass.
+            return SoftmaxCrossEntropy.forwardEightLanes(logits: logits, rows: lanes * seq, vocabularySize: vocabularySize,
+                                                         bias: bias, gradientScale: gradientScale) { row in
+                Int(targets[(row % lanes) * seq + row / lanes])
+            }
+        }
+        return SoftmaxCrossEntropy.forward(logits: logits, rows: lanes * seq, vocabularySize: vocabularySize, bias: bias,
                                     gradientScale: gradientScale) { row in
             Int(targets[(row % lanes) * seq + row / lanes])
         }
@@ -45,13 +84,24 @@ struct DecoderLayer {
     /// - logitGradient: [rows, V]; input: [rows, H], what `forward` read.
     /// - weightGradient: [V, H], biasGradient: [V], inputGradient: [rows, H] (all written).
     /// - ones: at least [rows], all 1.
+    /// - left, right: room for the packed operands (bfloat16 training only).
     func backward(logitGradient: UnsafePointer<Float>, input: UnsafePointer<Float>, rows: Int, ones: UnsafePointer<Float>,
                   weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>,
-                  inputGradient: UnsafeMutablePointer<Float>) {
+                  inputGradient: UnsafeMutablePointer<Float>, left: PackedBFloat16? = nil, right: PackedBFloat16? = nil) {
         let v = vocabularySize, h = hiddenSize
+        BLAS.gemv(transpose: true, rows: rows, columns: v, a: logitGradient, lda: v, x: ones, beta: 0, y: biasGradient)
+        if let backwardWeight, let left, let right {
+            // dW = dLogits^T [V, rows] times input [rows, H].
+            left.packRight(logitGradient, rowStride: 1, columnStride: v, n: v, k: rows)
+            right.packRight(input, rowStride: 1, columnStride: h, n: h, k: rows)
+            BFloat16Kernels.gemm(m: v, n: h, k: rows, a: left, aBlocked: true, b: right, beta: 0, c: weightGradient, ldc: h)
+            // d(input) = dLogits W.
+            BFloat16Kernels.packLeft(logitGradient, rowStride: v, columnStride: 1, m: rows, k: v, into: left)
+            BFloat16Kernels.gemm(m: rows, n: h, k: v, a: left, b: backwardWeight, beta: 0, c: inputGradient, ldc: h)
+            return
+        }
         BLAS.gemm(transposeA: true, transposeB: false, m: v, n: h, k: rows,
                   a: logitGradient, lda: v, b: input, ldb: h, beta: 0, c: weightGradient, ldc: h)
-        BLAS.gemv(transpose: true, rows: rows, columns: v, a: logitGradient, lda: v, x: ones, beta: 0, y: biasGradient)
         BLAS.gemm(transposeA: false, transposeB: false, m: rows, n: h, k: v,
                   a: logitGradient, lda: v, b: weight, ldb: h, beta: 0, c: inputGradient, ldc: h)
     }

@@ -139,7 +139,7 @@ final class LayerWeights: @unchecked Sendable {
 
     /// Room for the operands the products pack per call, one per shard (bfloat16 only).
     struct Scratch {
-        /// - window: a window's input or gate gradients as a left operand.
+        /// - window: a window's input or gate gradients as a left operand (also the decoder's operands).
         var window: PackedBFloat16?
         /// - step: one step's `h`, `[x | h]` or gate gradients as a left operand.
         var step: PackedBFloat16?
@@ -154,9 +154,12 @@ final class LayerWeights: @unchecked Sendable {
             let rows = lanes * seq, h = c.hiddenSize, widest = max(h, c.embeddingSize)
             switch use {
             case .training:
+                // The decoder's products use the same room: [rows, V] and [V, rows] operands.
+                let v = c.vocabularySize
                 window = PackedBFloat16(count: max(
                     PackedBFloat16.leftCount(m: rows, k: 4 * h), PackedBFloat16.leftCount(m: 4 * h, k: rows),
-                    PackedBFloat16.leftCount(m: rows, k: widest), PackedBFloat16.rightCount(n: 4 * h, k: rows)))
+                    PackedBFloat16.leftCount(m: rows, k: widest), PackedBFloat16.rightCount(n: 4 * h, k: rows),
+                    PackedBFloat16.leftCount(m: rows, k: v), PackedBFloat16.rightCount(n: v, k: rows)))
                 right = PackedBFloat16(right: widest, k: rows)
                 step = PackedBFloat16(left: lanes, k: 4 * h)
             case .inference:

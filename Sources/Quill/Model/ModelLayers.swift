@@ -21,8 +21,8 @@ final class ModelLayers: @unchecked Sendable {
         lstm = (0..<model.configuration.layers).map {
             LSTMLayer(model: model, layer: $0, strategy: strategy, use: use)
         }
-        decoder = DecoderLayer(model: model)
-        packJobs = lstm.map(\.weights.packJobs)
+        decoder = DecoderLayer(model: model, strategy: strategy, use: use)
+        packJobs = lstm.map(\.weights.packJobs) + [decoder.packJobs]
     }
 
     /// Workspaces for `batch` lanes split into shards (two for any batch of two or more), for windows
@@ -40,15 +40,15 @@ final class ModelLayers: @unchecked Sendable {
         return (workspaces, used)
     }
 
-    /// Refreshes every layer's bias sums and packed weights, spread over `threads` threads.
+    /// Refreshes every layer's bias sums and packed weights, the decoder's last, spread over `threads` threads.
     func pack(threads: Int) {
-        let jobs = packJobs, lstm = self.lstm
+        let jobs = packJobs, lstm = self.lstm, decoder = self.decoder
         var total = 0
         for count in jobs { total += count }
         LaneShard.run(total, threads: threads) { job in
             var layer = 0, index = job
             while index >= jobs[layer] { index -= jobs[layer]; layer += 1 }
-            lstm[layer].weights.pack(job: index)
+            if layer == lstm.count { decoder.pack(job: index) } else { lstm[layer].weights.pack(job: index) }
         }
     }
 
@@ -71,7 +71,8 @@ final class ModelLayers: @unchecked Sendable {
                           activations: w.layers[k], applyDropout: applyDropout, scratch: w.scratch, splitSteps: splitSteps)
             input = UnsafePointer(w.layers[k].output)
         }
-        decoder.forward(input: input, rows: seq * lanes, logits: w.logits.pointer, vectorForOneRow: use == .inference)
+        decoder.forward(input: input, rows: seq * lanes, logits: w.logits.pointer, left: w.scratch.window,
+                        vectorForOneRow: use == .inference)
     }
 
     /// The loss and every gradient of the window `forward` last ran on `w` (with kept activations).
@@ -88,7 +89,8 @@ final class ModelLayers: @unchecked Sendable {
         let total = decoder.loss(logits: w.logits.pointer, lanes: lanes, seq: seq, targets: targets, gradientScale: lossScale)
         decoder.backward(logitGradient: w.logits.pointer, input: w.layers[lstm.count - 1].output, rows: rows,
                          ones: w.ones.pointer, weightGradient: gradients.view(at: layout.decoderWeightIndex),
-                         biasGradient: gradients.view(at: layout.decoderBiasIndex), inputGradient: w.hiddenGradient.pointer)
+                         biasGradient: gradients.view(at: layout.decoderBiasIndex), inputGradient: w.hiddenGradient.pointer,
+                         left: w.scratch.window, right: w.scratch.right)
         let recurrentKeep = UnsafePointer(leakAcrossResets ? w.ones.pointer : w.keep.pointer)
         for k in stride(from: lstm.count - 1, through: 0, by: -1) {
             let slot = layout.layerIndex(k)
