@@ -199,8 +199,11 @@ struct BenchBudget: ParsableCommand {
         discussion: """
         The peer's settings: Adam at 0.002, clip 5, dropout 0, no warm-up, no decay, seed 1. \
         Pass --quill-defaults to train with Quill's own defaults instead (dropout 0.1, warm-up, \
-        the default decay over the budget). The final score is computed in float32 whatever \
-        precision trained.
+        the default decay over the budget). Any training setting given as quill train spells it \
+        (--dropout, --weight-drop, --lr, ...) then replaces its value, and the line's settings \
+        field lists them. The final score is computed in float32 whatever precision trained.
+
+        Example: quill bench budget --seconds 600 --quill-defaults --dropout-masks window --weight-drop 0.3
         """)
 
     @OptionGroup var options: BenchEngineOptions
@@ -208,6 +211,8 @@ struct BenchBudget: ParsableCommand {
     var seconds: Double = 600
     @Flag(name: .customLong("quill-defaults"), help: "Train with Quill's defaults rather than the peer's settings.")
     var quillDefaults = false
+    @OptionGroup(title: "Training settings")
+    var settings: BenchTrainingOptions
 
     func validate() throws {
         guard seconds > 0, TrainingSettings.timeLimit.contains(seconds) else {
@@ -228,8 +233,10 @@ struct BenchBudget: ParsableCommand {
     func run() throws {
         let (training, validation, vocabulary) = try options.loadCorpus()
         var c = options.trainingConfiguration(quillDefaults: quillDefaults)
+        settings.apply(to: &c)
         c.steps = 0
         c.timeLimit = seconds
+        do { try c.validate() } catch { throw BenchTrainingOptions.settingFlags.naming(error) }
         let folder = BenchEngineOptions.scratchFolder("budget")
         defer { try? FileManager.default.removeItem(at: folder.url) }
         let trainer = try Trainer(configuration: c, training: training, validation: validation,
@@ -241,7 +248,8 @@ struct BenchBudget: ParsableCommand {
         try options.printLine(mode: "budget", vocabularySize: vocabulary.count, Figures(
             seconds: JSONOutput.decimal(summary.seconds, 1), steps: summary.steps, train_chars: summary.trainingCharacters,
             val_nats_per_char: JSONOutput.decimal(nats, 4), val_bits_per_char: JSONOutput.decimal(nats / log(2), 4),
-            val_perplexity: JSONOutput.decimal(exp(nats), 4), settings: quillDefaults ? "quill-defaults" : "peer"))
+            val_perplexity: JSONOutput.decimal(exp(nats), 4), settings: ([quillDefaults ? "quill-defaults" : "peer"] + (settings.typed.isEmpty ? [] : [settings.typed]))
+                .joined(separator: " ")))
     }
 }
 
