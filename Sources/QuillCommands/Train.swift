@@ -4,6 +4,7 @@ import Quill
 
 extension LearningRateDecay: ExpressibleByArgument {}
 extension DropoutMasks: ExpressibleByArgument {}
+extension ModelSize: ExpressibleByArgument {}
 
 extension QuillCommand {
     struct Train: ParsableCommand {
@@ -57,6 +58,7 @@ extension QuillCommand {
 
         // Training settings: help, ranges and defaults come from `TrainingSettings`; each is bound to
         // its setting in `settingFlags`. The model shape and optimizer are taken from the saved run when resuming.
+        @Option(help: ArgumentHelp(TrainingSettings.size.help)) var size: ModelSize?
         @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.embeddingSize.help)) var embed: Int?
         @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.hiddenSize.help)) var hidden: Int?
         @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.layers.help)) var layers: Int?
@@ -102,6 +104,7 @@ extension QuillCommand {
 
         /// Each training option bound to its setting.
         static let settingFlags: [SettingFlag<Train>] = [
+            SettingFlag("--size", TrainingSettings.size) { $0.size },
             SettingFlag("--embed", TrainingSettings.embeddingSize) { $0.embed },
             SettingFlag("--hidden", TrainingSettings.hiddenSize) { $0.hidden },
             SettingFlag("--layers", TrainingSettings.layers) { $0.layers },
@@ -198,6 +201,15 @@ extension QuillCommand {
             try memory.check(Self.estimate(shape, vocabularySize: base?.vocabulary.count ?? 2, corpusBytes: corpusBytes))
 
             let data = try loadCorpus(&configuration, textOptions: textOptions, base: base, folder: folder, terminal: terminal)
+            if !resume && base == nil && (hidden == nil || layers == nil) {
+                // --size: the width and depth not given, from the corpus and the budget.
+                let choice = ModelSizeRule.choose(configuration.size, corpusCharacters: data.data.training.count,
+                                                  configuration: configuration)
+                if hidden == nil { configuration.hiddenSize = choice.hiddenSize }
+                if layers == nil { configuration.layers = choice.layers }
+                shape = configuration
+                terminal.line("size: " + choice.reason + (hidden != nil || layers != nil ? " (--hidden or --layers given overrides it)" : ""))
+            }
             let trainingCount = data.data.training.count
             if trainingCount < shape.batch * (shape.seq + 1) {
                 throw TrainingError.corpusTooShort(tokens: trainingCount, needed: shape.batch * (shape.seq + 1), batch: shape.batch, seq: shape.seq)

@@ -4,6 +4,8 @@
 /// defaults train the default model for ten minutes.
 public struct TrainingConfiguration: Codable, Equatable, Sendable {
     // Model shape.
+    /// How the width and depth are picked when `hiddenSize` and `layers` are not given (`ModelSizeRule`).
+    public var size: ModelSize = TrainingSettings.size.defaultValue
     /// Embedding width (E).
     public var embeddingSize: Int = TrainingSettings.embeddingSize.defaultValue
     /// LSTM hidden and cell width (H).

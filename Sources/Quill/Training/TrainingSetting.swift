@@ -99,6 +99,8 @@ public protocol AnyTrainingSetting: Sendable {
     func differs(_ a: TrainingConfiguration, _ b: TrainingConfiguration) -> Bool
     /// Whether the configuration's value is the setting's default.
     func holdsDefault(_ configuration: TrainingConfiguration) -> Bool
+    /// Sets the configuration's value from the container's member of the setting's name.
+    func decode(from container: KeyedDecodingContainer<TrainingSettingKey>, into configuration: inout TrainingConfiguration) throws
 }
 
 extension TrainingSetting: @unchecked Sendable {}

@@ -9,6 +9,9 @@
 /// bounds against typing mistakes; whether a model fits in memory is checked separately.
 public enum TrainingSettings {
     // Model shape.
+    public static let size = TrainingSetting<ModelSize>(
+        \.size, name: "size", default: .auto,
+        summary: "Model width and depth: auto picks from the corpus's size and the budget (2 x 512 for 1-4 MB in 10 minutes; see ModelSizeRule) and prints why; small, medium and large are 2 x 128, 512 and 1024; a hidden size or layer count given overrides it")
     public static let embeddingSize = TrainingSetting<Int>(
         \.embeddingSize, name: "embeddingSize", default: 64, summary: "Embedding width (E)",
         range: 1...4096, typical: "32-256")
@@ -123,7 +126,7 @@ public enum TrainingSettings {
 
     /// Every setting, in the order of the configuration's fields.
     public static let all: [any AnyTrainingSetting] = [
-        embeddingSize, hiddenSize, layers, dropout, dropoutMasks, inputDropout, weightDrop, embeddingDropout, batch, seq, learningRate, beta1, beta2, epsilon, weightDecay, clip,
+        size, embeddingSize, hiddenSize, layers, dropout, dropoutMasks, inputDropout, weightDrop, embeddingDropout, batch, seq, learningRate, beta1, beta2, epsilon, weightDecay, clip,
         warmupSteps, decay, decaySteps, minimumLearningRateFraction, steps, epochs, timeLimit, evalEvery,
         validationFraction, earlyStopPatience, keepSnapshots, precision, seed,
     ]

@@ -1,0 +1,43 @@
+/// A training setting's name as a coding key: the configuration is encoded field by field under these names.
+public struct TrainingSettingKey: CodingKey {
+    public var stringValue: String
+    public var intValue: Int? { nil }
+    public init(stringValue: String) { self.stringValue = stringValue }
+    public init?(intValue: Int) { nil }
+}
+
+extension TrainingSettings {
+    /// Settings that training states written before they existed lack; such a state reads them as
+    /// their defaults (which train as those runs trained), so it still resumes.
+    public static let addedLater: Set<String> = ["size", "dropoutMasks", "inputDropout", "weightDrop", "embeddingDropout"]
+}
+
+extension TrainingConfiguration {
+    /// Reads each setting of the table under its name; a setting of `TrainingSettings.addedLater`
+    /// that is absent keeps its default, as does an optional one (encoded only when set).
+    ///
+    /// - Throws: `DecodingError` for any other missing key or a value of the wrong type.
+    public init(from decoder: any Decoder) throws {
+        self.init()
+        let container = try decoder.container(keyedBy: TrainingSettingKey.self)
+        for setting in TrainingSettings.all {
+            try setting.decode(from: container, into: &self)
+        }
+    }
+}
+
+extension TrainingSetting {
+    public func decode(from container: KeyedDecodingContainer<TrainingSettingKey>,
+                       into configuration: inout TrainingConfiguration) throws {
+        let key = TrainingSettingKey(stringValue: name)
+        let optional = Mirror(reflecting: defaultValue).displayStyle == .optional
+        if !container.contains(key) && (optional || TrainingSettings.addedLater.contains(name)) { return }
+        guard let type = Value.self as? any Decodable.Type else {
+            preconditionFailure("the setting \(name) is not Decodable")
+        }
+        guard let value = try type.init(from: container.superDecoder(forKey: key)) as? Value else {
+            preconditionFailure("the setting \(name) decoded as another type")
+        }
+        configuration[keyPath: keyPath] = value
+    }
+}
