@@ -13,7 +13,7 @@ final class RegularizationTests: XCTestCase {
         var targets: [Int32]
     }
 
-    func makeCase(dropout: Float = 0) -> Case {
+    static func makeCase(dropout: Float = 0) -> Case {
         var random = QuillRandom(seed: 21)
         var configuration = Self.configuration
         configuration.dropout = dropout
@@ -48,7 +48,7 @@ final class RegularizationTests: XCTestCase {
 
     func testEachRegularizerChangesTrainingReproduciblyUnderTheSeedAndNothingOutsideIt() {
         for (name, dropout, regularization) in Self.options {
-            let c = makeCase(dropout: dropout)
+            let c = Self.makeCase(dropout: dropout)
             let plain = run(c, .none, seed: 1, training: false)
             let a = run(c, regularization, seed: 1), b = run(c, regularization, seed: 1), other = run(c, regularization, seed: 2)
             XCTAssertEqual(a.loss, b.loss, name)
@@ -73,7 +73,7 @@ final class RegularizationTests: XCTestCase {
     }
 
     func testEveryRegularizerGivesTheSameBitsOnOneAndTwoThreads() {
-        let c = makeCase(dropout: 0.3)
+        let c = Self.makeCase(dropout: 0.3)
         let all = Regularization(dropoutMasks: .window, inputDropout: 0.3, weightDrop: 0.3, embeddingDropout: 0.2)
         let one = run(c, all, seed: 9, threads: 1), two = run(c, all, seed: 9, threads: 2)
         XCTAssertEqual(one.loss, two.loss)
@@ -83,7 +83,7 @@ final class RegularizationTests: XCTestCase {
     func testDropConnectReachesEveryProductStrategy() throws {
         // The packed copies of W_hh are made from the dropped weights: every strategy agrees with BLAS.
         try XCTSkipUnless(Float32Kernels.isAvailable, "the CPU has no AVX-512F")
-        let c = makeCase()
+        let c = Self.makeCase()
         let regularization = Regularization(weightDrop: 0.5)
         func loss(_ strategy: ProductStrategy) -> Float {
             let step = TrainingStep(model: c.model, batch: Self.batch, seq: Self.seq, strategy: strategy, threads: 1,
@@ -104,7 +104,7 @@ final class RegularizationTests: XCTestCase {
     }
 
     func testLockedMasksRepeatAtEveryStepAndDropWholeRows() {
-        let c = makeCase(dropout: 0.5)
+        let c = Self.makeCase(dropout: 0.5)
         let step = TrainingStep(model: c.model, batch: Self.batch, seq: Self.seq, threads: 1,
                                 regularization: Regularization(dropoutMasks: .window, weightDrop: 0.5, embeddingDropout: 0.5))
         var random = QuillRandom(seed: 6)
@@ -138,5 +138,52 @@ final class RegularizationTests: XCTestCase {
         XCTAssertEqual(Double(dropped.count) / Double(count), 0.5, accuracy: 0.1)
         let dWhh = g.view(at: c.model.layout.layerIndex(0) + 1)
         XCTAssertTrue(dropped.allSatisfy { dWhh[$0] == 0 })
+    }
+}
+
+/// One rank of two whose collectives return at once (the masks are checked, not the sums).
+private final class LoneRank: Communicator {
+    let rank: Int
+    var size: Int { 2 }
+    init(rank: Int) { self.rank = rank }
+    func sumInRankOrder(_ buffer: UnsafeMutableBufferPointer<Float>) {}
+    func allGather(_ bytes: [UInt8]) -> [[UInt8]] { [bytes, bytes] }
+    func broadcast(_ bytes: [UInt8]) -> [UInt8] { bytes }
+}
+
+final class RegularizationAcrossRanksTests: XCTestCase {
+    func testEachRankDrawsItsShardsMasksOfTheOneProcessRunAndKeepsItsGeneratorInStep() {
+        let c = RegularizationTests.makeCase(dropout: 0.3)
+        let all = Regularization(dropoutMasks: .window, inputDropout: 0.3, weightDrop: 0.3, embeddingDropout: 0.2)
+        func run(_ communicator: Communicator) -> (TrainingStep, QuillRandom) {
+            let step = TrainingStep(model: c.model, batch: RegularizationTests.batch, seq: RegularizationTests.seq,
+                                    threads: 2, communicator: communicator, regularization: all)
+            var random = QuillRandom(seed: 12)
+            let g = ParameterBuffer(layout: c.model.layout)
+            c.inputs.withUnsafeBufferPointer { x in
+                c.targets.withUnsafeBufferPointer { y in
+                    _ = step.run(inputs: x, targets: y,
+                                 state: RecurrentState(configuration: c.model.configuration, batch: RegularizationTests.batch),
+                                 gradients: g, random: &random)
+                }
+            }
+            return (step, random)
+        }
+        let (single, singleRandom) = run(SingleProcess())
+        XCTAssertEqual(single.workspaces.count, 2)
+        func values(_ buffer: FloatBuffer) -> [Float] { Array(UnsafeBufferPointer(start: buffer.pointer, count: buffer.count)) }
+        for rank in 0..<2 {
+            let (step, random) = run(LoneRank(rank: rank))
+            XCTAssertEqual(random, singleRandom, "rank \(rank): the generator is where the one process left it")
+            XCTAssertEqual(step.workspaces.count, 1)
+            XCTAssertEqual(step.workspaces[0].shard, single.workspaces[rank].shard)
+            XCTAssertEqual(values(step.laneMasks[0]), values(single.laneMasks[rank]), "rank \(rank): input masks")
+            XCTAssertEqual(values(step.rowMask!), values(single.rowMask!))
+            XCTAssertEqual(values(step.recurrentMasks[1]), values(single.recurrentMasks[1]))
+            for k in 0..<2 {
+                XCTAssertEqual(values(step.workspaces[0].layers[k].dropMask!), values(single.workspaces[rank].layers[k].dropMask!),
+                               "rank \(rank), layer \(k): locked dropout masks")
+            }
+        }
     }
 }
