@@ -212,7 +212,7 @@ struct BenchBudget: ParsableCommand {
     @Flag(name: .customLong("quill-defaults"), help: "Train with Quill's defaults rather than the peer's settings.")
     var quillDefaults = false
     @OptionGroup(title: "Training settings")
-    var settings: BenchTrainingOptions
+    var settings: RecipeOptions
 
     func validate() throws {
         guard seconds > 0, TrainingSettings.timeLimit.contains(seconds) else {
@@ -236,7 +236,7 @@ struct BenchBudget: ParsableCommand {
         settings.apply(to: &c)
         c.steps = 0
         c.timeLimit = seconds
-        do { try c.validate() } catch { throw BenchTrainingOptions.settingFlags.naming(error) }
+        do { try c.validate() } catch { throw RecipeOptions.settingFlags.naming(error) }
         let folder = BenchEngineOptions.scratchFolder("budget")
         defer { try? FileManager.default.removeItem(at: folder.url) }
         let trainer = try Trainer(configuration: c, training: training, validation: validation,

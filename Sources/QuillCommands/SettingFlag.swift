@@ -29,6 +29,22 @@ struct SettingFlag<Command> {
         }
     }
 
+    private init(flag: String, setting: any AnyTrainingSetting, typed: @escaping (Command) -> String?,
+                 problem: @escaping (Command) -> TrainingError?, apply: @escaping (Command, inout TrainingConfiguration) -> Void) {
+        self.flag = flag
+        self.setting = setting
+        self.typed = typed
+        self.problem = problem
+        self.apply = apply
+    }
+
+    /// The same binding for a command that holds this one's options as `part` (an option group).
+    func lifted<Outer>(_ part: @escaping (Outer) -> Command) -> SettingFlag<Outer> {
+        let typed = self.typed, problem = self.problem, apply = self.apply
+        return SettingFlag<Outer>(flag: flag, setting: setting, typed: { typed(part($0)) }, problem: { problem(part($0)) },
+                                  apply: { apply(part($0), &$1) })
+    }
+
     /// Binds an option of the setting's own type.
     init<Value>(_ flag: String, _ setting: TrainingSetting<Value>, _ option: @escaping (Command) -> Value?) {
         self.init(flag, setting, option, convert: { $0 })

@@ -62,33 +62,11 @@ extension QuillCommand {
         @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.embeddingSize.help)) var embed: Int?
         @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.hiddenSize.help)) var hidden: Int?
         @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.layers.help)) var layers: Int?
-        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.dropout.help)) var dropout: Float?
-        @Option(name: .customLong("dropout-masks"), help: ArgumentHelp(TrainingSettings.dropoutMasks.help))
-        var dropoutMasks: DropoutMasks?
-        @Option(name: .customLong("input-dropout"), parsing: .unconditional, help: ArgumentHelp(TrainingSettings.inputDropout.help))
-        var inputDropout: Float?
-        @Option(name: .customLong("weight-drop"), parsing: .unconditional, help: ArgumentHelp(TrainingSettings.weightDrop.help))
-        var weightDrop: Float?
-        @Option(name: .customLong("embed-dropout"), parsing: .unconditional, help: ArgumentHelp(TrainingSettings.embeddingDropout.help))
-        var embedDropout: Float?
         @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.batch.help)) var batch: Int?
         @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.seq.help)) var seq: Int?
-        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.learningRate.help)) var lr: Float?
-        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.beta1.help)) var beta1: Double?
-        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.beta2.help)) var beta2: Double?
-        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.epsilon.help)) var eps: Double?
-        @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: ArgumentHelp(TrainingSettings.weightDecay.help))
-        var weightDecay: Double?
-        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.clip.help)) var clip: Float?
-        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.warmupSteps.help)) var warmup: Int?
-        @Option(help: ArgumentHelp(TrainingSettings.decay.help)) var decay: LearningRateDecay?
-        @Option(name: .customLong("decay-steps"), parsing: .unconditional, help: ArgumentHelp(TrainingSettings.decaySteps.help))
-        var decaySteps: Int?
-        @Option(name: .customLong("min-lr-fraction"), parsing: .unconditional,
-                help: ArgumentHelp(TrainingSettings.minimumLearningRateFraction.help))
-        var minLRFraction: Float?
-        @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.seed.help)) var seed: UInt64?
         @Option(help: ArgumentHelp(TrainingSettings.precision.help)) var precision: ComputePrecision?
+        @OptionGroup(title: "Regularization, optimizer, schedule and seed")
+        var recipe: RecipeOptions
 
         // Limits and evaluation.
         @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.steps.help)) var steps: Int?
@@ -103,28 +81,20 @@ extension QuillCommand {
         @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.keepSnapshots.help)) var keep: Int?
 
         /// Each training option bound to its setting.
-        static let settingFlags: [SettingFlag<Train>] = [
+        static let settingFlags: [SettingFlag<Train>] = shapeFlags + recipeFlags + limitFlags
+
+        private static let shapeFlags: [SettingFlag<Train>] = [
             SettingFlag("--size", TrainingSettings.size) { $0.size },
             SettingFlag("--embed", TrainingSettings.embeddingSize) { $0.embed },
             SettingFlag("--hidden", TrainingSettings.hiddenSize) { $0.hidden },
             SettingFlag("--layers", TrainingSettings.layers) { $0.layers },
-            SettingFlag("--dropout", TrainingSettings.dropout) { $0.dropout },
-            SettingFlag("--dropout-masks", TrainingSettings.dropoutMasks) { $0.dropoutMasks },
-            SettingFlag("--input-dropout", TrainingSettings.inputDropout) { $0.inputDropout },
-            SettingFlag("--weight-drop", TrainingSettings.weightDrop) { $0.weightDrop },
-            SettingFlag("--embed-dropout", TrainingSettings.embeddingDropout) { $0.embedDropout },
             SettingFlag("--batch", TrainingSettings.batch) { $0.batch },
             SettingFlag("--seq", TrainingSettings.seq) { $0.seq },
-            SettingFlag("--lr", TrainingSettings.learningRate) { $0.lr },
-            SettingFlag("--beta1", TrainingSettings.beta1) { $0.beta1 },
-            SettingFlag("--beta2", TrainingSettings.beta2) { $0.beta2 },
-            SettingFlag("--eps", TrainingSettings.epsilon) { $0.eps },
-            SettingFlag("--weight-decay", TrainingSettings.weightDecay) { $0.weightDecay },
-            SettingFlag("--clip", TrainingSettings.clip) { $0.clip },
-            SettingFlag("--warmup", TrainingSettings.warmupSteps) { $0.warmup },
-            SettingFlag("--decay", TrainingSettings.decay) { $0.decay },
-            SettingFlag("--decay-steps", TrainingSettings.decaySteps) { $0.decaySteps },
-            SettingFlag("--min-lr-fraction", TrainingSettings.minimumLearningRateFraction) { $0.minLRFraction },
+        ]
+        private static let recipeFlags: [SettingFlag<Train>] = RecipeOptions.settingFlags.map { flag in
+            flag.lifted { (train: Train) -> RecipeOptions in train.recipe }
+        }
+        private static let limitFlags: [SettingFlag<Train>] = [
             SettingFlag("--steps", TrainingSettings.steps) { $0.steps },
             SettingFlag("--epochs", TrainingSettings.epochs) { $0.epochs },
             SettingFlag("--time", TrainingSettings.timeLimit, { $0.time }, convert: \.seconds),
@@ -133,7 +103,6 @@ extension QuillCommand {
             SettingFlag("--patience", TrainingSettings.earlyStopPatience) { $0.patience },
             SettingFlag("--keep", TrainingSettings.keepSnapshots, { $0.keep }, convert: { Optional($0) }),
             SettingFlag("--precision", TrainingSettings.precision) { $0.precision },
-            SettingFlag("--seed", TrainingSettings.seed) { $0.seed },
         ]
 
         @Option(name: .customLong("sample-length"), parsing: .unconditional, help: "Characters of the sample printed at the end (default 300; 0 for none).")
@@ -234,7 +203,7 @@ extension QuillCommand {
                 if resume {
                     trainer = try Trainer(resuming: folder, limits: configuration, data: data.data,
                                           vocabulary: data.vocabulary, textOptions: data.textOptions, info: info,
-                                          keepSchedule: decaySteps != nil, communicator: ranks.communicator)
+                                          keepSchedule: recipe.decaySteps != nil, communicator: ranks.communicator)
                     if let change = trainer.scheduleChange { terminal.line(change.description) }
                 } else {
                     try ranks.checkLanes(batch: configuration.batch)

@@ -37,7 +37,7 @@ extension QuillCommand.Train {
             }
             c[keyPath: keyPath] = size
         }
-        if dropout == nil { c.dropout = model.dropout }
+        if recipe.dropout == nil { c.dropout = model.dropout }
         // The normalization flags have defaults, so only a value other than the default can contradict the model.
         let asked = text.textOptions
         if asked != base.textOptions && asked != TextOptions() {

@@ -1,12 +1,13 @@
 import ArgumentParser
 import Quill
 
-/// The training settings `quill bench budget` accepts beyond the model's size, as `quill train` spells them.
+/// The training recipe beyond the model's size: regularization, optimizer, schedule and seed.
 ///
-/// With these, every setting that shapes a trained model can be measured by one command; the
-/// limits are the budget's, and the benchmark's split and cadence are fixed. Each option is bound
-/// to its entry of `TrainingSettings`, so help, ranges and names are `train`'s.
-struct BenchTrainingOptions: ParsableArguments {
+/// Declared once and used by `quill train` and `quill bench budget`, so every setting that shapes
+/// a trained model can be measured by one command with the flags `train` takes (the budget sets
+/// the limits, and the benchmark's split and cadence are fixed). Each option is bound to its entry
+/// of `TrainingSettings`, so help, ranges and names come from the table.
+struct RecipeOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.dropout.help)) var dropout: Float?
     @Option(name: .customLong("dropout-masks"), help: ArgumentHelp(TrainingSettings.dropoutMasks.help))
     var dropoutMasks: DropoutMasks?
@@ -33,7 +34,7 @@ struct BenchTrainingOptions: ParsableArguments {
     @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.seed.help)) var seed: UInt64?
 
     /// Each option bound to its setting.
-    static let settingFlags: [SettingFlag<BenchTrainingOptions>] = [
+    static let settingFlags: [SettingFlag<RecipeOptions>] = [
         SettingFlag("--dropout", TrainingSettings.dropout) { $0.dropout },
         SettingFlag("--dropout-masks", TrainingSettings.dropoutMasks) { $0.dropoutMasks },
         SettingFlag("--input-dropout", TrainingSettings.inputDropout) { $0.inputDropout },
