@@ -253,7 +253,7 @@ extension QuillCommand {
         /// What training `shape` with a vocabulary of `vocabularySize` needs, the corpus included.
         private static func estimate(_ shape: TrainingConfiguration, vocabularySize: Int, corpusBytes: Int) -> MemoryEstimate {
             MemoryEstimate.training(shape.modelConfiguration(vocabularySize: vocabularySize), batch: shape.batch, seq: shape.seq,
-                                    precision: shape.precision, corpusBytes: corpusBytes)
+                                    precision: shape.precision, corpusBytes: corpusBytes, weightDrop: shape.weightDrop > 0)
         }
 
         /// The bytes of text files to be held as tokens, found (and checked to be regular files)

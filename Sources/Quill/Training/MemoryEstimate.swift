@@ -36,14 +36,21 @@ public struct MemoryEstimate: Equatable, Sendable {
 
     /// Training `model` with `batch` lanes of `seq` characters, plus the validation passes and
     /// checkpoint writes it makes, and `corpusBytes` bytes of text held as tokens.
+    ///
+    /// `weightDrop`: whether DropConnect masks `W_hh`, which keeps a mask and a masked copy of each
+    /// layer's `[4H, H]` recurrent weights.
     public static func training(_ model: ModelConfiguration, batch: Int, seq: Int, precision: ComputePrecision,
-                                corpusBytes: Int = 0) -> MemoryEstimate {
+                                corpusBytes: Int = 0, weightDrop: Bool = false) -> MemoryEstimate {
         var e = MemoryEstimate(work: "training this model")
         let p = parameterCount(model)
         let shards = Double(min(batch, max(2, defaultEngineThreadCount)))
         // Weights, gradients, Adam's two moments, and one more gradient buffer per extra shard.
         e.add("weights, gradients and optimizer", 4 * (4 + shards - 1) * p)
         e.add("training windows", trainingWorkspace(model, batch: batch, seq: seq, shards: shards, precision: precision))
+        if weightDrop {
+            let h = Double(model.hiddenSize)
+            e.add("recurrent weight masks", 4 * 2 * Double(model.layers) * 4 * h * h)
+        }
         let evaluation = inferenceWorkspace(model, batch: Trainer.evaluationBatch, seq: 128, precision: precision)
             + inferenceWorkspace(model, batch: 1, seq: 128, precision: precision)
         e.add("validation passes", evaluation)
@@ -116,6 +123,8 @@ public struct MemoryEstimate: Equatable, Sendable {
             // weights twice (as they are, for forward, and transposed, for backward).
             bytes += 2 * (rows * max(4 * h, widest) + widest * rows + Double(batch) * 4 * h)
             bytes += 2 * 2 * lstmWeightCount(c)
+            // The decoder's weights packed the same two ways, for its bfloat16 products.
+            bytes += 2 * 2 * v * h
         } else if Float32Kernels.isAvailable {
             // Each W_hh packed for the forward and the backward per-step products.
             bytes += 4 * 2 * l * 4 * h * h

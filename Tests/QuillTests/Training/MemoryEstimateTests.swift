@@ -36,8 +36,9 @@ final class MemoryEstimateTests: XCTestCase {
     }
 
     func testTrainingEstimateMatchesWhatATrainerAllocates() throws {
-        for precision in [ComputePrecision.float32, .bfloat16] {
+        for (precision, weightDrop) in [(ComputePrecision.float32, Float(0)), (.bfloat16, 0), (.float32, 0.3), (.bfloat16, 0.3)] {
             var c = TrainingConfiguration()
+            c.weightDrop = weightDrop
             c.embeddingSize = model.embeddingSize
             c.hiddenSize = model.hiddenSize
             c.layers = model.layers
@@ -54,9 +55,11 @@ final class MemoryEstimateTests: XCTestCase {
                             vocabulary: Vocabulary(scalars: scalars), textOptions: TextOptions(),
                             folder: ModelFolder(FileManager.default.temporaryDirectory.appendingPathComponent("unused-\(UUID())")))
             }
-            let estimate = MemoryEstimate.training(trainer.model.configuration, batch: 16, seq: 64, precision: precision)
-            assertClose(estimate.bytes(of: "weights, gradients and optimizer") + estimate.bytes(of: "training windows"),
-                        measured, "trainer, \(precision)")
+            let estimate = MemoryEstimate.training(trainer.model.configuration, batch: 16, seq: 64, precision: precision,
+                                                   weightDrop: weightDrop > 0)
+            assertClose(estimate.bytes(of: "weights, gradients and optimizer") + estimate.bytes(of: "training windows")
+                            + estimate.bytes(of: "recurrent weight masks"),
+                        measured, "trainer, \(precision), weight drop \(weightDrop)")
 
             // The evaluator makes its engines on first use and keeps them: measure across one pass.
             let (evaluator, evaluation) = try measure { () -> Evaluator in
