@@ -10,7 +10,10 @@
 // When the helper cannot run promptly (another process keeps its core busy), the caller ends up
 // doing all the chunks or waiting for one: it then runs its products alone for a while, doubling
 // that while the helper keeps missing, so two threads are never much slower than one. The helper
-// spins for a short time between jobs (about 300 microseconds), then sleeps.
+// spins for a short time between jobs (about 300 microseconds), then sleeps. Only a helper that
+// was awake when the product was posted is judged: one woken from sleep (as it always is after a
+// run alone, which outlasts its spinning) would otherwise count as a miss every time, and the
+// runs alone would grow without end on an idle machine.
 // The compiler fuses no multiply with an add on its own (intrinsics stay as written), whatever the flags.
 #pragma STDC FP_CONTRACT OFF
 #include "QuillKernels.h"
@@ -27,7 +30,7 @@
 #endif
 
 enum {
-    chunk_target = 8,          // chunks per product (fewer when there are fewer column blocks)
+    chunk_target = 4,          // chunks per product (fewer when there are fewer column blocks)
     helper_spin_ns = 300000,   // how long the idle helper spins before sleeping
     caller_wait_spins = 1024,  // waiting longer than this (tens of microseconds) for the helper counts as a miss
     solo_first = 16,           // products run alone after a miss...
@@ -148,7 +151,10 @@ void quill_bf16_gemm_pair(long m, long n, long k, const uint16_t *a, int a_block
     const uint32_t ticket = posted + 1;
     __atomic_store_n(&claims, (uint64_t)ticket << 32 | (uint64_t)chunks, __ATOMIC_RELEASE);
     __atomic_store_n(&posted, ticket, __ATOMIC_SEQ_CST);
-    if (__atomic_load_n(&sleeping, __ATOMIC_SEQ_CST)) {
+    // A helper that was asleep (after idling, or after a run alone) needs a wake-up first; whether
+    // it then misses this product says nothing about its core, so only an awake helper is judged.
+    const int asleep = __atomic_load_n(&sleeping, __ATOMIC_SEQ_CST);
+    if (asleep) {
         pthread_mutex_lock(&sleep_lock);
         pthread_cond_signal(&wake);
         pthread_mutex_unlock(&sleep_lock);
@@ -162,7 +168,9 @@ void quill_bf16_gemm_pair(long m, long n, long k, const uint16_t *a, int a_block
     while (__atomic_load_n(&helper_done, __ATOMIC_ACQUIRE) != chunks - mine) {
         if (++spins < caller_wait_spins) QUILL_PAUSE(); else sched_yield();
     }
-    if (mine == chunks || spins >= caller_wait_spins) {
+    if (asleep) {
+        // Not judged: the next product finds the helper awake, or still waiting for its core.
+    } else if (mine == chunks || spins >= caller_wait_spins) {
         // The helper missed this product: run alone for a while, longer each time in a row.
         solo_left = solo_next;
         solo_next = solo_next * 2 < solo_most ? solo_next * 2 : solo_most;
