@@ -47,7 +47,7 @@ def main():
     p.add_argument("--corpus", default=os.path.join(ROOT, "../shared/corpora/tinyshakespeare.txt"))
     p.add_argument("--configs", default="small,medium,large")
     p.add_argument("--figures", default="train,sample,eval,memory",
-                   help="comma-separated: train, sample, eval, memory")
+                   help="comma-separated: train, sample, eval (bfloat16), eval32 (float32), memory")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--steps", type=int, default=30, help="timed training steps per run")
     args = p.parse_args()
@@ -78,10 +78,14 @@ def main():
             jobs.append(("sample_chars_per_s", "sample", ["--length", "2000"], None))
         if "eval" in figures and name == "medium":
             jobs.append(("eval_chars_per_s", "eval", [], os.path.join(HERE, "torch_eval_speed.py")))
-        for key, mode, extra, torch_script in jobs:
+        if "eval32" in figures and name == "medium":
+            # Quill's float32 evaluation (exact mode) against the same PyTorch float32 forward.
+            jobs.append(("eval_chars_per_s", "eval", [], os.path.join(HERE, "torch_eval_speed.py"), ["--precision", "float32"]))
+        for key, mode, extra, torch_script, *quill_only in jobs:
+            quill_extra = quill_only[0] if quill_only else []
             q, t = [], []
             for _ in range(args.rounds):
-                out, rss = run([args.quill, "bench", mode, "--corpus", args.corpus] + sizes + extra, env)
+                out, rss = run([args.quill, "bench", mode, "--corpus", args.corpus] + sizes + extra + quill_extra, env)
                 q.append(rss if key == "peak_rss_mb" else out[key])
                 if have_torch:
                     script = torch_script or args.torch_baseline
@@ -90,8 +94,9 @@ def main():
                     t.append(rss if key == "peak_rss_mb" else out[key])
             qm = statistics.median(q)
             tm = statistics.median(t) if t else float("nan")
-            rows.append((name, key, qm, tm, qm / tm if t else float("nan")))
-            print(f"{name:7s} {key:20s} quill {qm:12.1f}  pytorch {tm:12.1f}  ratio {rows[-1][4]:6.2f}", flush=True)
+            label = key + (" (" + " ".join(quill_extra) + ")" if quill_extra else "")
+            rows.append((name, label, qm, tm, qm / tm if t else float("nan")))
+            print(f"{name:7s} {label:36s} quill {qm:12.1f}  pytorch {tm:12.1f}  ratio {rows[-1][4]:6.2f}", flush=True)
     print(json.dumps([dict(config=r[0], figure=r[1], quill=r[2], pytorch=r[3], ratio=r[4]) for r in rows]))
 
 

@@ -30,6 +30,13 @@ final class Generation: @unchecked Sendable {
     let prompt: [Int32]
     let maxCharacters: Int
     let deadline: ContinuousClock.Instant
+    /// Whether the client reads the text as it comes (`"stream": true`). Otherwise only the first
+    /// piece is sent at once (it times the first character); the rest is kept and sent when the
+    /// choice ends, which saves the request's task a wake-up per character.
+    let streaming: Bool
+    /// Text kept for a client that does not stream.
+    private var pending = ""
+    private var sentFirst = false
     private let events: AsyncStream<GenerationEvent>.Continuation
     private let cancelled = NSLock()
     private var isCancelledValue = false
@@ -51,8 +58,9 @@ final class Generation: @unchecked Sendable {
     var produced = 0
 
     init(index: Int, prompt: [Int32], parameters: GenerationParameters, stops: [String], vocabularySize: Int,
-         deadline: ContinuousClock.Instant, events: AsyncStream<GenerationEvent>.Continuation) throws {
+         deadline: ContinuousClock.Instant, streaming: Bool, events: AsyncStream<GenerationEvent>.Continuation) throws {
         self.index = index
+        self.streaming = streaming
         self.prompt = [Vocabulary.documentID] + prompt
         maxCharacters = parameters.maxLength
         self.deadline = deadline
@@ -77,6 +85,15 @@ final class Generation: @unchecked Sendable {
 
     func emit(_ piece: String) {
         guard !piece.isEmpty else { return }
+        if !streaming && sentFirst {
+            pending += piece
+            return
+        }
+        sentFirst = true
+        send(piece)
+    }
+
+    private func send(_ piece: String) {
         cancelled.lock()
         unread += 1
         cancelled.unlock()
@@ -99,6 +116,10 @@ final class Generation: @unchecked Sendable {
 
     func finish(_ reason: FinishReason) {
         if reason != .stop { emit(text.finish()) }
+        if !pending.isEmpty {
+            send(pending)
+            pending = ""
+        }
         events.yield(.finished(index: index, reason, characters: produced))
     }
 }

@@ -196,7 +196,7 @@ public final class QuillHTTPServer: Sendable {
             // Choice i uses seed + i, as `quill sample --samples` does.
             try Generation(index: i, prompt: request.promptTokens, parameters: request.parameters.withSeed(request.parameters.seed &+ UInt64(i)),
                            stops: request.parameters.stops, vocabularySize: model.configuration.vocabularySize,
-                           deadline: deadline, events: continuation)
+                           deadline: deadline, streaming: request.stream, events: continuation)
         }
         continuation.onTermination = { _ in for g in generations { g.cancel() } }
         do {

@@ -1,11 +1,9 @@
 /// Generation lanes that join and leave between characters, stepped together through the engine.
 ///
-/// This is the one place generation touches the engine's state layout. Each lane's LSTM state
-/// (hidden and cell, every layer) lives in a slot of `store`; a step gathers the slots it advances
-/// into the state of an engine, runs `InferenceEngine.step`, and scatters the new states back.
-/// The current engine keeps one state for all its lanes, so these per-lane operations (reset,
-/// gather, scatter) are written here against `RecurrentState`'s buffers; with an engine whose lanes
-/// are addressable, `step` would pass slot numbers instead of copying.
+/// Each lane's LSTM state (hidden and cell, every layer) lives in a slot of `store`; a step gathers
+/// the slots it advances into the first lanes of an engine's state (`RecurrentState.copyLane`),
+/// runs `InferenceEngine.step`, and scatters the new states back. The copies keep the live lanes
+/// contiguous, so a step runs only as many lanes as are live, whichever slots they hold.
 ///
 /// A lane's logits are the same bits whatever else shares its steps, so a generation's text
 /// depends only on its own prompt, settings and seed:
@@ -15,8 +13,8 @@
 /// - with float32 products the BLAS kernels round differently at different batch sizes, so each
 ///   lane is stepped alone through a one-lane engine (no shared products; the same bits as
 ///   `quill sample`);
-/// - either way the decoder (`h W_dec^T + b`) is computed lane by lane with the same one-row product
-///   the one-lane engine uses, rather than the batch-size-dependent product inside the engine.
+/// - either way the engine's single steps compute the decoder (`h W_dec^T + b`) row by row, with
+///   the one-row product of a one-lane engine.
 package final class LaneBatch {
     /// Most lanes that may be live at once.
     package let capacity: Int
@@ -28,7 +26,7 @@ package final class LaneBatch {
     /// - store: [layers, capacity, H] hidden and cell state of every slot.
     private let store: RecurrentState
     private var engines: [Int: Workspace] = [:]
-    /// - rows: [capacity, V], the logits of the last step.
+    /// - rows: [capacity, V], the logits of the last step when each lane steps alone.
     private let rows: UnsafeMutablePointer<Float>
 
     /// An engine of one size, its state and its buffers.
@@ -37,7 +35,7 @@ package final class LaneBatch {
         let state: RecurrentState
         /// - tokens: [size]
         var tokens: [Int32]
-        /// - logits: [size, V], the engine's own (unused) logits.
+        /// - logits: [size, V], the logits of the last step, live lanes first.
         let logits: UnsafeMutablePointer<Float>
 
         init(model: LanguageModel, size: Int, precision: ComputePrecision) {
@@ -81,20 +79,14 @@ package final class LaneBatch {
         if sharesSteps {
             var size = 1
             while size < slots.count { size *= 2 }
-            run(slots[...], tokens: tokens[...], in: workspace(size))
-        } else {
-            let single = workspace(1)
-            for i in slots.indices { run(slots[i...i], tokens: tokens[i...i], in: single) }
+            let work = workspace(size)
+            run(slots[...], tokens: tokens[...], in: work)
+            return UnsafePointer(work.logits)
         }
-        let c = model.configuration
-        let h = c.hiddenSize, v = c.vocabularySize
-        let decoder = model.weights.view(at: model.layout.decoderWeightIndex)
-        let bias = model.weights.view(at: model.layout.decoderBiasIndex)
-        let last = store.hidden(layer: c.layers - 1)
-        for (i, slot) in slots.enumerated() {
-            let row = rows + i * v
-            BLAS.gemv(transpose: false, rows: v, columns: h, a: decoder, lda: h, x: last + slot * h, beta: 0, y: row)
-            for j in 0..<v { row[j] += bias[j] }
+        let single = workspace(1), v = model.configuration.vocabularySize
+        for i in slots.indices {
+            run(slots[i...i], tokens: tokens[i...i], in: single)
+            (rows + i * v).update(from: single.logits, count: v)
         }
         return UnsafePointer(rows)
     }
@@ -116,16 +108,11 @@ package final class LaneBatch {
 
     /// Copies every layer's hidden and cell state of `slots` to the workspace's lanes 0, 1, ... (gather) or back.
     private func transfer(_ slots: ArraySlice<Int>, _ work: Workspace, gather: Bool) {
-        let h = store.hiddenSize
-        for k in 0..<store.layers {
-            for (stored, engine) in [(store.hidden(layer: k), work.state.hidden(layer: k)), (store.cell(layer: k), work.state.cell(layer: k))] {
-                for (i, slot) in slots.enumerated() {
-                    if gather {
-                        (engine + i * h).update(from: stored + slot * h, count: h)
-                    } else {
-                        (stored + slot * h).update(from: engine + i * h, count: h)
-                    }
-                }
+        for (i, slot) in slots.enumerated() {
+            if gather {
+                work.state.copyLane(from: store, lane: slot, into: i)
+            } else {
+                store.copyLane(from: work.state, lane: i, into: slot)
             }
         }
     }

@@ -41,15 +41,19 @@ final class DecoderLayer: @unchecked Sendable {
     ///
     /// - input: [rows, H]; logits: [rows, V].
     /// - left: room for `input` packed as a left operand (bfloat16 training only).
-    /// - vectorForOneRow: a single row runs as a matrix-vector product (the forward-only passes).
+    /// - rowByRow: each row runs as its own matrix-vector product, so a row's logits are the same
+    ///   bits whatever the number of rows (the forward-only single steps: a lane samples the same
+    ///   text alone or beside others).
     func forward(input: UnsafePointer<Float>, rows: Int, logits: UnsafeMutablePointer<Float>, left: PackedBFloat16? = nil,
-                 vectorForOneRow: Bool) {
+                 rowByRow: Bool) {
         let v = vocabularySize, h = hiddenSize
         if let forwardWeight, let left {
             BFloat16Kernels.packLeft(input, rowStride: h, columnStride: 1, m: rows, k: h, into: left)
             BFloat16Kernels.gemm(m: rows, n: v, k: h, a: left, b: forwardWeight, beta: 0, c: logits, ldc: v)
-        } else if rows == 1 && vectorForOneRow {
-            BLAS.gemv(transpose: false, rows: v, columns: h, a: weight, lda: h, x: input, beta: 0, y: logits)
+        } else if rowByRow {
+            for r in 0..<rows {
+                BLAS.gemv(transpose: false, rows: v, columns: h, a: weight, lda: h, x: input + r * h, beta: 0, y: logits + r * v)
+            }
         } else {
             BLAS.gemm(transposeA: false, transposeB: true, m: rows, n: v, k: h,
                       a: input, lda: h, b: weight, ldb: h, beta: 0, c: logits, ldc: v)

@@ -72,7 +72,7 @@ final class ModelLayers: @unchecked Sendable {
             input = UnsafePointer(w.layers[k].output)
         }
         decoder.forward(input: input, rows: seq * lanes, logits: w.logits.pointer, left: w.scratch.window,
-                        vectorForOneRow: use == .inference)
+                        rowByRow: use == .inference && seq == 1)
     }
 
     /// The loss and every gradient of the window `forward` last ran on `w` (with kept activations).
