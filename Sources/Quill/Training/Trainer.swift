@@ -27,6 +27,9 @@ public final class Trainer {
     private var random: QuillRandom
     private var schedule: LearningRateSchedule
     private var scheduleFixed: Bool
+    /// True while the decay's horizon comes from this run's measured speed against its time limit
+    /// and may still move: a warm-up, stable, decay schedule still in its stable part.
+    private var horizonFromTime = false
     private var stepCount = 0
     private var bestValidationLoss: Double?
     private var bestStep: Int?
@@ -40,6 +43,8 @@ public final class Trainer {
 
     /// A test seam, nil in normal use: called with each step's number (from 1) and its gradients before clipping.
     var gradientHookForTesting: ((Int, ParameterBuffer) -> Void)?
+    /// Test seam: seconds since the run started, in place of the wall clock.
+    var elapsedSecondsForTesting: (() -> Double)?
 
     /// How a resumed run's learning-rate decay was planned again, or nil when it goes on as saved.
     public private(set) var scheduleChange: ScheduleChange?
@@ -207,8 +212,8 @@ public final class Trainer {
         let root = communicator.isRoot
         if root { try FileSystem.createDirectory(folder.url.path) }
         let metrics = root ? try MetricsLog(url: folder.metrics) : nil
-        let stopwatch = Stopwatch()
-        func elapsed() -> Double { stopwatch.seconds }
+        let stopwatch = Stopwatch(), clock = elapsedSecondsForTesting
+        func elapsed() -> Double { clock?() ?? stopwatch.seconds }
         let firstStep = stepCount
         if communicator.broadcast(firstStep == 0 && root && !FileSystem.exists(folder.state.path) ? 1 : 0) == 1 {
             // A checkpoint before any work, so a crash at any moment leaves a model that loads.
@@ -286,6 +291,7 @@ public final class Trainer {
                                                 totalSteps: max(stepCount + left, configuration.warmupSteps + 1, schedule.totalSteps),
                                                 decay: configuration.decay, minimumFraction: configuration.minimumLearningRateFraction)
                 scheduleFixed = true
+                horizonFromTime = configuration.decay == .wsd
             }
 
             let now = elapsed()
@@ -306,6 +312,7 @@ public final class Trainer {
                 let improved = evaluate(events: events)
                 try metrics?.append(step: stepCount, epoch: progress.epoch, trainLoss: Double(loss), validationLoss: lastValidationLoss,
                                    learningRate: rate, charactersPerSecond: charactersPerSecond)
+                if horizonFromTime { replanHorizon(elapsed: elapsed(), steps: stepCount - firstStep) }
                 try writeCheckpoint(writeModel: improved)
                 if communicator.isRoot { try recordEvaluation(step: stepCount) }
                 events(.checkpoint(step: stepCount))
@@ -334,6 +341,24 @@ public final class Trainer {
                                trainingCharacters: (stepCount - firstStep) * tokensPerStep, seconds: elapsed(),
                                bestValidationLoss: bestValidationLoss, bestStep: bestStep,
                                finalValidationLoss: lastEvaluatedStep == stepCount ? lastValidationLoss : nil)
+    }
+
+    /// Moves the end of a time-limited warm-up, stable, decay schedule to where the run will now
+    /// stop, judged from the time per step so far, evaluations and checkpoints included (the first
+    /// plan, made before any evaluation, sees training steps alone and would leave the decay
+    /// unfinished when the time runs out). Only while the schedule is stable, so no step's rate
+    /// already taken changes, and never so far back that the decay would start in the past.
+    private func replanHorizon(elapsed: Double, steps: Int) {
+        let w = configuration.warmupSteps, f = LearningRateSchedule.wsdDecayFraction
+        let stableEnd = w + Int(Double(schedule.totalSteps - w) * (1 - f))
+        guard stepCount < stableEnd, steps > 0 else {
+            horizonFromTime = false
+            return
+        }
+        let left = communicator.broadcast(max(0, Int((configuration.timeLimit - elapsed) / (elapsed / Double(steps)))))
+        // The decay starts no earlier than the next step: (stepCount - w) / (total - w) <= 1 - f.
+        let earliest = w + Int((Double(stepCount - w) / (1 - f)).rounded(.up))
+        schedule.totalSteps = max(stepCount + left, earliest, w + 1)
     }
 
     private var epochProgress: Double {
