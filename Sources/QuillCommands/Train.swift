@@ -217,6 +217,12 @@ extension QuillCommand {
                 session?.abandon()
                 throw error
             }
+            if let base, let initFrom {
+                let added = trainer.vocabulary.scalars.filter { base.vocabulary.id(of: $0) == nil }
+                let shown = added.map { SafeText.escaping(String($0), keepLineBreaks: false) }.joined(separator: " ")
+                let extended = added.isEmpty ? "" : "; vocabulary extended by \(added.count) (\(shown))"
+                terminal.line("from: \(SystemPath.display(initFrom)), \(base.vocabulary.scalars.count) characters\(extended); a fresh optimizer and schedule")
+            }
             let c = trainer.model.configuration
             let parameters = trainer.model.layout.count
             terminal.line("model: \(Format.count(Double(parameters))) parameters (embed \(c.embeddingSize), hidden \(c.hiddenSize), layers \(c.layers), dropout \(c.dropout)); batch \(trainer.configuration.batch) x seq \(trainer.configuration.seq); writing \(folder.url.path)")

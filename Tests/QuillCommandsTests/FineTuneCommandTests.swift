@@ -70,6 +70,7 @@ final class FineTuneCommandTests: XCTestCase {
         let extended = try ContinueTrainingCommandTests.train(second.path, out, ["--warmup", "5", "--steps", "20", "--eval-every", "20",
                                                                                  "--init-from", base.path, "--extend-vocabulary"])
         XCTAssertEqual(extended.status, 0, extended.stderr)
+        XCTAssertTrue(extended.stdout.contains("; vocabulary extended by 5 (Z b c z ü); a fresh optimizer and schedule"), extended.stdout)
         let baseFile = try ModelFile.read(from: ModelFolder(base).model), tuned = try ModelFile.read(from: ModelFolder(out).model)
         XCTAssertEqual(Set(tuned.vocabulary.scalars), Set(baseFile.vocabulary.scalars).union("Zbcüz".unicodeScalars))
         let sample = try QuillBinary.run(["sample", out.path, "--length", "50", "--seed", "3"])
