@@ -8,21 +8,34 @@ public struct TrainingSettingKey: CodingKey {
 
 extension TrainingSettings {
     /// Settings that training states written before they existed lack; such a state reads them as
-    /// their defaults (which train as those runs trained), so it still resumes.
+    /// those runs trained (`TrainingConfiguration.asBeforeLaterSettings`), so it still resumes exactly.
     public static let addedLater: Set<String> = ["size", "dropoutMasks", "inputDropout", "weightDrop", "embeddingDropout"]
 }
 
 extension TrainingConfiguration {
     /// Reads each setting of the table under its name; a setting of `TrainingSettings.addedLater`
-    /// that is absent keeps its default, as does an optional one (encoded only when set).
+    /// that is absent is read as `asBeforeLaterSettings` has it, an optional one (encoded only when
+    /// set) as its default.
     ///
     /// - Throws: `DecodingError` for any other missing key or a value of the wrong type.
     public init(from decoder: any Decoder) throws {
-        self.init()
+        self = .asBeforeLaterSettings
         let container = try decoder.container(keyedBy: TrainingSettingKey.self)
         for setting in TrainingSettings.all {
             try setting.decode(from: container, into: &self)
         }
+    }
+
+    /// The defaults, with the settings of `TrainingSettings.addedLater` as runs trained before they
+    /// existed: every regularizer but dropout off, dropout masks drawn per step. (The defaults of
+    /// some of them are now on; a state that lacks them must not start using them on resume.)
+    static var asBeforeLaterSettings: TrainingConfiguration {
+        var c = TrainingConfiguration()
+        c.dropoutMasks = .step
+        c.inputDropout = 0
+        c.weightDrop = 0
+        c.embeddingDropout = 0
+        return c
     }
 }
 

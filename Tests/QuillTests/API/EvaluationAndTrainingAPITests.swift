@@ -37,17 +37,7 @@ final class EvaluationAndTrainingAPITests: XCTestCase {
     }
 
     private func smallRun(steps: Int) -> TrainingConfiguration {
-        var c = TrainingConfiguration()
-        c.embeddingSize = 8
-        c.hiddenSize = 16
-        c.layers = 1
-        c.batch = 4
-        c.seq = 16
-        c.steps = steps
-        c.warmupSteps = 5
-        c.evalEvery = 1000
-        c.precision = .float32
-        return c
+        TrainingConfiguration.tiny(embed: 8, hidden: 16, seq: 16, steps: steps, warmup: 5, evalEvery: 1000)
     }
 
     func testTrainingReportsEveryStepAndGivesAModelThatGenerates() async throws {

@@ -10,17 +10,7 @@ final class PreparedTrainingTests: XCTestCase {
     override func tearDown() { folder = nil }
 
     private func configuration(steps: Int) -> TrainingConfiguration {
-        var c = TrainingConfiguration()
-        c.embeddingSize = 8
-        c.hiddenSize = 16
-        c.layers = 2
-        c.batch = 5
-        c.seq = 12
-        c.steps = steps
-        c.warmupSteps = 2
-        c.evalEvery = 4
-        c.precision = .float32
-        return c
+        TrainingConfiguration.tiny(embed: 8, hidden: 16, layers: 2, batch: 5, seq: 12, steps: steps, warmup: 2, evalEvery: 4)
     }
 
     /// The text, its documents cut at `%`, and the same prepared in shards of 97 tokens (so lane windows cross shards).

@@ -12,17 +12,9 @@ final class TimeLimitedScheduleTests: XCTestCase {
         var tokens: [Int32] = [0]
         for _ in 0..<4000 { tokens.append(Int32(1 + random.next() % 6)) }
         let split = try TrainingSplit.split(tokens: tokens, validationFraction: 0.1)
-        var c = TrainingConfiguration()
-        c.embeddingSize = 4
-        c.hiddenSize = 8
-        c.layers = 1
-        c.batch = 4
-        c.seq = 8
+        var c = TrainingConfiguration.tiny(warmup: 10, evalEvery: 50)
         c.timeLimit = 60
-        c.warmupSteps = 10
-        c.evalEvery = 50
         c.decay = decay
-        c.precision = .float32
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("quill-time-schedule-\(UUID())")
         defer { try? FileManager.default.removeItem(at: folder) }
         let trainer = try Trainer(configuration: c, training: split.training, validation: split.validation,

@@ -14,16 +14,7 @@ final class TrainerTests: XCTestCase {
 
     private func makeTrainer(folder: URL, steps: Int, patience: Int = 0) throws -> Trainer {
         let split = try corpus()
-        var c = TrainingConfiguration()
-        c.embeddingSize = 4
-        c.hiddenSize = 8
-        c.layers = 1
-        c.batch = 4
-        c.seq = 8
-        c.steps = steps
-        c.warmupSteps = 0
-        c.evalEvery = 5
-        c.precision = .float32
+        var c = TrainingConfiguration.tiny(steps: steps, evalEvery: 5)
         c.earlyStopPatience = patience
         return try Trainer(configuration: c, training: split.training, validation: split.validation,
                            vocabulary: Vocabulary(scalars: "abcdef".unicodeScalars), textOptions: TextOptions(),

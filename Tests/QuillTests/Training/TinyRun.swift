@@ -1,0 +1,20 @@
+@testable import Quill
+
+extension TrainingConfiguration {
+    /// A run of a small float32 model for tests, with the sizes, limits and cadence given and every
+    /// other setting at its default.
+    static func tiny(embed: Int = 4, hidden: Int = 8, layers: Int = 1, batch: Int = 4, seq: Int = 8,
+                     steps: Int = 0, warmup: Int = 0, evalEvery: Int) -> TrainingConfiguration {
+        var c = TrainingConfiguration()
+        c.embeddingSize = embed
+        c.hiddenSize = hidden
+        c.layers = layers
+        c.batch = batch
+        c.seq = seq
+        c.steps = steps
+        c.warmupSteps = warmup
+        c.evalEvery = evalEvery
+        c.precision = .float32
+        return c
+    }
+}
