@@ -57,6 +57,18 @@ public struct LearningRateSchedule: Codable, Equatable, Sendable {
     /// The part of the steps after warm-up over which `.wsd` decays.
     public static let wsdDecayFraction = 0.2
 
+    /// `.wsd`: the step at which the decay begins, W + (1 - f)(T - W) rounded down; steps before it
+    /// (after warm-up) are at the peak.
+    public var wsdDecayStart: Int {
+        warmupSteps + Int(Double(totalSteps - warmupSteps) * (1 - Self.wsdDecayFraction))
+    }
+
+    /// `.wsd`: the smallest total T at which step `step` is still at the peak, W + (s - W) / (1 - f)
+    /// rounded up (at least W + 1).
+    public func wsdShortestTotal(stableAt step: Int) -> Int {
+        max(warmupSteps + Int((Double(step - warmupSteps) / (1 - Self.wsdDecayFraction)).rounded(.up)), warmupSteps + 1)
+    }
+
     /// The learning rate for the optimizer step that follows `step` steps already taken.
     public func learningRate(atStep step: Int) -> Float {
         let s = max(step, 0)

@@ -285,8 +285,7 @@ public final class Trainer {
 
             if !scheduleFixed, configuration.timeLimit > 0, stepCount - firstStep >= max(20, configuration.warmupSteps / 2) {
                 // Only a time limit bounds the run: fix the decay's horizon from the measured speed.
-                let perStep = elapsed() / Double(stepCount - firstStep)
-                let left = communicator.broadcast(Int((configuration.timeLimit - elapsed()) / perStep))
+                let left = stepsLeft(elapsed: elapsed(), steps: stepCount - firstStep)
                 schedule = LearningRateSchedule(peak: configuration.learningRate, warmupSteps: configuration.warmupSteps,
                                                 totalSteps: max(stepCount + left, configuration.warmupSteps + 1, schedule.totalSteps),
                                                 decay: configuration.decay, minimumFraction: configuration.minimumLearningRateFraction)
@@ -349,16 +348,18 @@ public final class Trainer {
     /// unfinished when the time runs out). Only while the schedule is stable, so no step's rate
     /// already taken changes, and never so far back that the decay would start in the past.
     private func replanHorizon(elapsed: Double, steps: Int) {
-        let w = configuration.warmupSteps, f = LearningRateSchedule.wsdDecayFraction
-        let stableEnd = w + Int(Double(schedule.totalSteps - w) * (1 - f))
-        guard stepCount < stableEnd, steps > 0 else {
+        guard stepCount < schedule.wsdDecayStart, steps > 0 else {
             horizonFromTime = false
             return
         }
-        let left = communicator.broadcast(max(0, Int((configuration.timeLimit - elapsed) / (elapsed / Double(steps)))))
-        // The decay starts no earlier than the next step: (stepCount - w) / (total - w) <= 1 - f.
-        let earliest = w + Int((Double(stepCount - w) / (1 - f)).rounded(.up))
-        schedule.totalSteps = max(stepCount + left, earliest, w + 1)
+        schedule.totalSteps = max(stepCount + max(0, stepsLeft(elapsed: elapsed, steps: steps)),
+                                  schedule.wsdShortestTotal(stableAt: stepCount))
+    }
+
+    /// The steps the time limit still allows at the pace of the `steps` steps that took `elapsed`
+    /// seconds (rank 0's clock, so every rank plans alike).
+    private func stepsLeft(elapsed: Double, steps: Int) -> Int {
+        communicator.broadcast(Int((configuration.timeLimit - elapsed) / (elapsed / Double(steps))))
     }
 
     private var epochProgress: Double {

@@ -62,4 +62,22 @@ final class LearningRateScheduleTests: XCTestCase {
         XCTAssertEqual(timed.decay, .none)
         XCTAssertEqual(timed.learningRate(atStep: 100_000), c.learningRate)
     }
+
+    func testTheWSDDecayStartAndShortestTotalAgreeWithTheRates() {
+        for total in [11, 37, 100, 1234] {
+            let schedule = LearningRateSchedule(peak: 1, warmupSteps: 10, totalSteps: total, decay: .wsd)
+            let start = schedule.wsdDecayStart
+            for s in 10...start { XCTAssertEqual(schedule.learningRate(atStep: s), 1, "total \(total), step \(s)") }
+            if start + 1 <= total { XCTAssertLessThan(schedule.learningRate(atStep: start + 1), 1, "total \(total)") }
+        }
+        for step in [10, 11, 50, 333] {
+            let base = LearningRateSchedule(peak: 1, warmupSteps: 10, totalSteps: 0, decay: .wsd)
+            let shortest = base.wsdShortestTotal(stableAt: step)
+            var fits = base, shorter = base
+            fits.totalSteps = shortest
+            shorter.totalSteps = shortest - 1
+            XCTAssertEqual(fits.learningRate(atStep: step), 1, "step \(step)")
+            if shortest - 1 > 10 { XCTAssertLessThan(shorter.learningRate(atStep: step), 1, "step \(step)") }
+        }
+    }
 }
