@@ -198,8 +198,8 @@ struct BenchBudget: ParsableCommand {
         abstract: "Train for a wall-clock budget with the peer's settings, then score the validation split.",
         discussion: """
         The peer's settings: Adam at 0.002, clip 5, dropout 0, no warm-up, no decay, seed 1. \
-        Pass --quill-defaults to train with Quill's own defaults instead (dropout 0.1, warm-up, \
-        the default decay over the budget). Any training setting given as quill train spells it \
+        Pass --quill-defaults to train with Quill's own defaults instead (the regularization \
+        --regularization auto picks for the corpus and budget, warm-up, the default decay over the budget). Any training setting given as quill train spells it \
         (--dropout, --weight-drop, --lr, ...) then replaces its value, and the line's settings \
         field lists them. The final score is computed in float32 whatever precision trained.
 
@@ -236,6 +236,13 @@ struct BenchBudget: ParsableCommand {
         settings.apply(to: &c)
         c.steps = 0
         c.timeLimit = seconds
+        var described = [quillDefaults ? "quill-defaults" : "peer"]
+        if quillDefaults || c.regularization != .auto {
+            // Quill's defaults choose the regularization from the budget as train does; a recipe named applies either way.
+            let choice = settings.applyRegularization(to: &c, corpusCharacters: training.count)
+            if settings.regularization == nil { described.append("regularization \(choice.preset.rawValue)") }
+        }
+        if !settings.typed.isEmpty { described.append(settings.typed) }
         do { try c.validate() } catch { throw RecipeOptions.settingFlags.naming(error) }
         let folder = BenchEngineOptions.scratchFolder("budget")
         defer { try? FileManager.default.removeItem(at: folder.url) }
@@ -248,8 +255,7 @@ struct BenchBudget: ParsableCommand {
         try options.printLine(mode: "budget", vocabularySize: vocabulary.count, Figures(
             seconds: JSONOutput.decimal(summary.seconds, 1), steps: summary.steps, train_chars: summary.trainingCharacters,
             val_nats_per_char: JSONOutput.decimal(nats, 4), val_bits_per_char: JSONOutput.decimal(nats / log(2), 4),
-            val_perplexity: JSONOutput.decimal(exp(nats), 4), settings: ([quillDefaults ? "quill-defaults" : "peer"] + (settings.typed.isEmpty ? [] : [settings.typed]))
-                .joined(separator: " ")))
+            val_perplexity: JSONOutput.decimal(exp(nats), 4), settings: described.joined(separator: " ")))
     }
 }
 

@@ -8,6 +8,7 @@ import Quill
 /// the limits, and the benchmark's split and cadence are fixed). Each option is bound to its entry
 /// of `TrainingSettings`, so help, ranges and names come from the table.
 struct RecipeOptions: ParsableArguments {
+    @Option(help: ArgumentHelp(TrainingSettings.regularization.help)) var regularization: RegularizationPreset?
     @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.dropout.help)) var dropout: Float?
     @Option(name: .customLong("dropout-masks"), help: ArgumentHelp(TrainingSettings.dropoutMasks.help))
     var dropoutMasks: DropoutMasks?
@@ -35,6 +36,7 @@ struct RecipeOptions: ParsableArguments {
 
     /// Each option bound to its setting.
     static let settingFlags: [SettingFlag<RecipeOptions>] = [
+        SettingFlag("--regularization", TrainingSettings.regularization) { $0.regularization },
         SettingFlag("--dropout", TrainingSettings.dropout) { $0.dropout },
         SettingFlag("--dropout-masks", TrainingSettings.dropoutMasks) { $0.dropoutMasks },
         SettingFlag("--input-dropout", TrainingSettings.inputDropout) { $0.inputDropout },
@@ -60,6 +62,20 @@ struct RecipeOptions: ParsableArguments {
     /// Applies the given options over `configuration`.
     func apply(to configuration: inout TrainingConfiguration) {
         for binding in Self.settingFlags { binding.apply(self, &configuration) }
+    }
+
+    /// The names of the settings given (`dropout`), which a recipe chosen later must not replace.
+    var givenSettings: Set<String> {
+        Set(Self.settingFlags.filter { $0.typed(self) != nil }.map(\.setting.name))
+    }
+
+    /// Sets the regularization recipe's values in `configuration`, except the ones given as flags;
+    /// `auto` is decided by `RegularizationRule` from `corpusCharacters` and the limits.
+    func applyRegularization(to configuration: inout TrainingConfiguration, corpusCharacters: Int) -> RegularizationChoice {
+        let choice = RegularizationRule.choose(configuration.regularization, corpusCharacters: corpusCharacters,
+                                               configuration: configuration)
+        choice.apply(to: &configuration, except: givenSettings)
+        return choice
     }
 
     /// The given options as typed, such as `--weight-drop 0.3 --seed 2`, or empty.

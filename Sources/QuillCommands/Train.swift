@@ -5,6 +5,7 @@ import Quill
 extension LearningRateDecay: ExpressibleByArgument {}
 extension DropoutMasks: ExpressibleByArgument {}
 extension ModelSize: ExpressibleByArgument {}
+extension RegularizationPreset: ExpressibleByArgument {}
 
 extension QuillCommand {
     struct Train: ParsableCommand {
@@ -178,6 +179,15 @@ extension QuillCommand {
                 if layers == nil { configuration.layers = choice.layers }
                 shape = configuration
                 terminal.line("size: " + choice.reason + (hidden != nil || layers != nil ? " (--hidden or --layers given overrides it)" : ""))
+            }
+            if !resume {
+                // --regularization: dropout, its masks and input dropout not given, from the budget.
+                let choice = recipe.applyRegularization(to: &configuration, corpusCharacters: data.data.training.count)
+                shape = configuration
+                let overridden = ["--dropout": recipe.dropout != nil, "--dropout-masks": recipe.dropoutMasks != nil,
+                                  "--input-dropout": recipe.inputDropout != nil].filter(\.value).keys.sorted()
+                let note = overridden.isEmpty ? "" : " (\(overridden.joined(separator: ", ")) given overrides it)"
+                terminal.line("regularization: " + choice.reason + note)
             }
             let trainingCount = data.data.training.count
             if trainingCount < shape.batch * (shape.seq + 1) {

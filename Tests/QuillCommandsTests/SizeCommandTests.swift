@@ -34,3 +34,50 @@ final class SizeCommandTests: XCTestCase {
         XCTAssertFalse(c.stdout.contains("size:"), c.stdout)
     }
 }
+
+/// `quill train --regularization`: the recipe chosen from the budget and printed, fixed recipes, and flags overriding parts.
+final class RegularizationChoiceCommandTests: XCTestCase {
+    let quick = ["--embed", "4", "--hidden", "8", "--layers", "1", "--batch", "2", "--seq", "8", "--eval-every", "1000",
+                 "--sample-length", "0"]
+
+    private func train(_ corpus: String, _ out: URL, _ extra: [String]) throws -> (QuillBinary.Result, TrainingConfiguration) {
+        let result = try QuillBinary.run(["train", corpus, "--out", out.path] + quick + extra)
+        XCTAssertEqual(result.status, 0, result.stderr)
+        return (result, try Trainer.savedConfiguration(in: ModelFolder(out)))
+    }
+
+    func testTheBudgetChoosesTheRecipeAndFlagsOverrideItsParts() throws {
+        let dir = TestCorpus.folder()
+        let corpus = TestCorpus.file(in: dir, characters: 1_000)
+
+        // Three epochs read the text three times: strong, with its values in the saved run.
+        let (a, strong) = try train(corpus, dir.appendingPathComponent("a"), ["--epochs", "3"])
+        XCTAssertTrue(a.stdout.contains("regularization: --regularization auto chose strong (dropout 0.2 with locked masks, input dropout 0.1): the budget reads the training text 3.00 times, at least 3"), a.stdout)
+        XCTAssertEqual([strong.dropout, strong.inputDropout], [0.2, 0.1])
+        XCTAssertEqual(strong.dropoutMasks, .window)
+        XCTAssertEqual(strong.regularization, .auto)
+
+        // Two steps read a fraction of it: light.
+        let (b, light) = try train(corpus, dir.appendingPathComponent("b"), ["--steps", "2"])
+        XCTAssertTrue(b.stdout.contains("regularization: --regularization auto chose light (dropout 0.1 with a mask per step)"), b.stdout)
+        XCTAssertEqual([light.dropout, light.inputDropout], [0.1, 0])
+        XCTAssertEqual(light.dropoutMasks, .step)
+
+        // A flag given replaces its part of the recipe and is named.
+        let (c, mixed) = try train(corpus, dir.appendingPathComponent("c"), ["--epochs", "3", "--dropout", "0.05"])
+        XCTAssertTrue(c.stdout.contains("chose strong") && c.stdout.contains("(--dropout given overrides it)"), c.stdout)
+        XCTAssertEqual([mixed.dropout, mixed.inputDropout], [0.05, 0.1])
+        XCTAssertEqual(mixed.dropoutMasks, .window)
+
+        // A fixed recipe, whatever the budget.
+        let (d, off) = try train(corpus, dir.appendingPathComponent("d"), ["--epochs", "3", "--regularization", "off"])
+        XCTAssertTrue(d.stdout.contains("regularization: --regularization off is no dropout"), d.stdout)
+        XCTAssertEqual([off.dropout, off.inputDropout], [0, 0])
+        XCTAssertEqual(off.regularization, .off)
+
+        let bad = try QuillBinary.run(["train", corpus, "--out", dir.appendingPathComponent("e").path, "--regularization", "heavy"] + quick)
+        XCTAssertFalse(bad.crashed, bad.stderr)
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("--regularization") && bad.stderr.contains("strong"), bad.stderr)
+    }
+}

@@ -178,7 +178,7 @@ public final class Trainer {
         self.schedule = schedule
         self.scheduleFixed = scheduleFixed
         step = TrainingStep(model: model, batch: configuration.batch, seq: configuration.seq, precision: configuration.precision,
-                            threads: threads, communicator: communicator, regularization: configuration.regularization)
+                            threads: threads, communicator: communicator, regularization: configuration.regularizers)
         optimizer = AdamOptimizer(layout: model.layout, configuration: configuration)
         gradients = ParameterBuffer(layout: model.layout)
         inputs = [Int32](repeating: 0, count: configuration.batch * configuration.seq)

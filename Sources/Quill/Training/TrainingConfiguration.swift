@@ -12,6 +12,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var hiddenSize: Int = TrainingSettings.hiddenSize.defaultValue
     /// Stacked LSTM layers (L).
     public var layers: Int = TrainingSettings.layers.defaultValue
+    /// How dropout, its masks and input dropout are picked when not given (`RegularizationRule`).
+    public var regularization: RegularizationPreset = TrainingSettings.regularization.defaultValue
     /// Dropout probability between layers and before the decoder, in training only; 0 turns it off.
     public var dropout: Float = TrainingSettings.dropout.defaultValue
     /// How dropout masks are drawn: per step, or one per lane per window (variational).
@@ -89,7 +91,7 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     }
 
     /// The regularizers the training step applies beyond the model's dropout.
-    public var regularization: Regularization {
+    public var regularizers: Regularization {
         Regularization(dropoutMasks: dropoutMasks, inputDropout: inputDropout, weightDrop: weightDrop,
                        embeddingDropout: embeddingDropout)
     }

@@ -21,6 +21,9 @@ public struct TrainingSetting<Value: Equatable>: AnyTrainingSetting {
     public let rejectedExamples: [String]
     /// How the default reads in help (`600 seconds`, `wsd`).
     public let defaultText: String
+    /// For a setting added after training states were first written: the value a state that lacks it
+    /// is read as, the one those runs trained with (`addedLater(readingAbsentAs:)`); nil for the others.
+    public private(set) var absentValue: Value?
     private let accepts: @Sendable (Value) -> Bool
 
     init(_ keyPath: WritableKeyPath<TrainingConfiguration, Value>, name: String, default value: Value,
@@ -38,6 +41,16 @@ public struct TrainingSetting<Value: Equatable>: AnyTrainingSetting {
         self.defaultText = defaultText ?? (unit.isEmpty ? "\(value)" : "\(value) \(unit)")
         self.accepts = accepts
     }
+
+    /// This setting, marked as added later: a training state that lacks it reads it as `value`, so it
+    /// resumes as it trained even where today's default differs.
+    func addedLater(readingAbsentAs value: Value) -> TrainingSetting {
+        var setting = self
+        setting.absentValue = value
+        return setting
+    }
+
+    public var isAddedLater: Bool { absentValue != nil }
 
     /// Whether `value` is in the setting's range.
     public func contains(_ value: Value) -> Bool { accepts(value) }
@@ -87,6 +100,8 @@ public protocol AnyTrainingSetting: Sendable {
     var typical: String? { get }
     var defaultText: String { get }
     var fixedOnResume: Bool { get }
+    /// Whether training states written before this setting existed lack it (`TrainingSetting.absentValue`).
+    var isAddedLater: Bool { get }
     var rejectedExamples: [String] { get }
     var help: String { get }
     /// Throws `TrainingError.settingOutOfRange` when the configuration's value is out of range.
@@ -160,9 +175,10 @@ extension TrainingSetting where Value: BinaryFloatingPoint & Sendable, Value: Lo
 
 extension TrainingSetting where Value: CaseIterable & RawRepresentable, Value.RawValue == String {
     /// One of the type's cases.
-    init(_ keyPath: WritableKeyPath<TrainingConfiguration, Value>, name: String, default value: Value, summary: String) {
+    init(_ keyPath: WritableKeyPath<TrainingConfiguration, Value>, name: String, default value: Value, summary: String,
+         defaultText: String? = nil) {
         self.init(keyPath, name: name, default: value, summary: summary,
                   range: "one of " + Value.allCases.map(\.rawValue).joined(separator: ", "),
-                  defaultText: value.rawValue, accepts: { _ in true })
+                  defaultText: defaultText ?? value.rawValue, accepts: { _ in true })
     }
 }

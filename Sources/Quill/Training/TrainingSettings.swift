@@ -12,6 +12,7 @@ public enum TrainingSettings {
     public static let size = TrainingSetting<ModelSize>(
         \.size, name: "size", default: .auto,
         summary: "Model width and depth: auto picks from the corpus's size and the budget (2 x 512 for 1-4 MB in 10 minutes; see ModelSizeRule) and prints why; small, medium and large are 2 x 128, 512 and 1024; a hidden size or layer count given overrides it")
+        .addedLater(readingAbsentAs: .auto)
     public static let embeddingSize = TrainingSetting<Int>(
         \.embeddingSize, name: "embeddingSize", default: 64, summary: "Embedding width (E)",
         range: 1...4096, typical: "32-256")
@@ -20,25 +21,34 @@ public enum TrainingSettings {
         range: 1...8192, typical: "128-1024")
     public static let layers = TrainingSetting<Int>(
         \.layers, name: "layers", default: 2, summary: "Stacked LSTM layers (L)", range: 1...16, typical: "1-3")
+    public static let regularization = TrainingSetting<RegularizationPreset>(
+        \.regularization, name: "regularization", default: .auto,
+        summary: "Dropout recipe: auto picks strong when the budget reads the training text \(TrainingSetting<Double>.decimal(RegularizationRule.strongFromPasses)) times or more, light below (see RegularizationRule) and prints why; off is no dropout, light is dropout 0.1 with a mask per step, strong is dropout 0.2 with locked masks and input dropout 0.1; a dropout, mask kind or input dropout given overrides its part")
+        .addedLater(readingAbsentAs: .auto)
     public static let dropout = TrainingSetting<Float>(
         \.dropout, name: "dropout", default: 0.1,
         summary: "Dropout probability between layers and before the decoder, in training only",
-        lower: .from(0), upper: .below(1), typical: "0-0.5")
+        lower: .from(0), upper: .below(1), typical: "0-0.5", defaultText: "from the regularization recipe: 0.1 for light, 0.2 for strong")
     public static let dropoutMasks = TrainingSetting<DropoutMasks>(
         \.dropoutMasks, name: "dropoutMasks", default: .step,
-        summary: "How dropout and input-dropout masks are drawn: step draws one per step, window one per lane per window (variational, locked dropout)")
+        summary: "How dropout and input-dropout masks are drawn: step draws one per step, window one per lane per window (variational, locked dropout)",
+        defaultText: "from the regularization recipe: step for light, window for strong")
+        .addedLater(readingAbsentAs: .step)
     public static let inputDropout = TrainingSetting<Float>(
         \.inputDropout, name: "inputDropout", default: 0,
         summary: "Locked dropout on the first LSTM layer's input: one mask per lane per window, in training only",
-        lower: .from(0), upper: .below(1), typical: "0-0.4")
+        lower: .from(0), upper: .below(1), typical: "0-0.4", defaultText: "from the regularization recipe: 0 for light, 0.1 for strong")
+        .addedLater(readingAbsentAs: 0)
     public static let weightDrop = TrainingSetting<Float>(
         \.weightDrop, name: "weightDrop", default: 0,
         summary: "DropConnect on each layer's recurrent weights W_hh (AWD-LSTM): one mask per window, shared by every lane",
         lower: .from(0), upper: .below(1), typical: "0-0.5")
+        .addedLater(readingAbsentAs: 0)
     public static let embeddingDropout = TrainingSetting<Float>(
         \.embeddingDropout, name: "embeddingDropout", default: 0,
         summary: "Embedding dropout: whole characters (rows of the embedding) dropped per window, the others rescaled",
         lower: .from(0), upper: .below(1), typical: "0-0.2")
+        .addedLater(readingAbsentAs: 0)
 
     // Windows.
     public static let batch = TrainingSetting<Int>(
@@ -126,7 +136,7 @@ public enum TrainingSettings {
 
     /// Every setting, in the order of the configuration's fields.
     public static let all: [any AnyTrainingSetting] = [
-        size, embeddingSize, hiddenSize, layers, dropout, dropoutMasks, inputDropout, weightDrop, embeddingDropout, batch, seq, learningRate, beta1, beta2, epsilon, weightDecay, clip,
+        size, embeddingSize, hiddenSize, layers, regularization, dropout, dropoutMasks, inputDropout, weightDrop, embeddingDropout, batch, seq, learningRate, beta1, beta2, epsilon, weightDecay, clip,
         warmupSteps, decay, decaySteps, minimumLearningRateFraction, steps, epochs, timeLimit, evalEvery,
         validationFraction, earlyStopPatience, keepSnapshots, precision, seed,
     ]
