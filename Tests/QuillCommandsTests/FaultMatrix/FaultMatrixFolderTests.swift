@@ -136,8 +136,10 @@ final class FaultMatrixFolderTests: XCTestCase {
 
     func testASecondConcurrentRunIsRefusedNamingTheFirstAndItsFilesAreIntact() throws {
         let out = dir.appendingPathComponent("shared"), alone = dir.appendingPathComponent("alone")
-        // A run with no end in sight, and a fixed schedule so it can be compared with one made alone.
-        let long = ["--steps", "1000000", "--decay-steps", "1000000", "--eval-every", "20", "--val-frac", "0.05"]
+        // A run with no end in sight, and a fixed schedule and regularization (auto would choose from
+        // the limit) so it can be compared with one made alone.
+        let fixed = ["--decay-steps", "1000000", "--regularization", "strong", "--eval-every", "20", "--val-frac", "0.05"]
+        let long = ["--steps", "1000000"] + fixed
         let first = try BackgroundRun(FaultRun.arguments(corpus, out, long))
         XCTAssertTrue(first.waitUntilTraining(out), first.stderr)
         // Each way past the folder checks meets the lock: --resume (reads only) and --force (would remove).
@@ -156,7 +158,7 @@ final class FaultMatrixFolderTests: XCTestCase {
         // "stopped: interrupted by signal 2 after K steps": the state's step, which the best model's may trail.
         let words = first.stdout.split(separator: " ")
         let stopped = try XCTUnwrap(words.firstIndex(of: "after").flatMap { Int(words[$0 + 1]) }, first.stdout)
-        let end = ["--steps", "\(stopped + 20)", "--decay-steps", "1000000", "--eval-every", "20", "--val-frac", "0.05"]
+        let end = ["--steps", "\(stopped + 20)"] + fixed
         XCTAssertEqual(try FaultRun.train(corpus, out, ["--resume"] + end).status, 0)
         XCTAssertEqual(try FaultRun.train(corpus, alone, end).status, 0)
         XCTAssertTrue(FaultRun.files(out) == FaultRun.files(alone), "the first run's files differ from a run made alone")
