@@ -69,6 +69,11 @@ struct RecipeOptions: ParsableArguments {
         Set(Self.settingFlags.filter { $0.typed(self) != nil }.map(\.setting.name))
     }
 
+    /// The flags given that override part of a regularization recipe (`--dropout`), in flag order.
+    var givenRecipeParts: [String] {
+        Self.settingFlags.filter { RegularizationChoice.parts.contains($0.setting.name) && $0.typed(self) != nil }.map(\.flag)
+    }
+
     /// Sets the regularization recipe's values in `configuration`, except the ones given as flags;
     /// `auto` is decided by `RegularizationRule` from `corpusCharacters` and the limits.
     func applyRegularization(to configuration: inout TrainingConfiguration, corpusCharacters: Int) -> RegularizationChoice {

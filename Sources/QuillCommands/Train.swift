@@ -184,8 +184,7 @@ extension QuillCommand {
                 // --regularization: dropout, its masks and input dropout not given, from the budget.
                 let choice = recipe.applyRegularization(to: &configuration, corpusCharacters: data.data.training.count)
                 shape = configuration
-                let overridden = ["--dropout": recipe.dropout != nil, "--dropout-masks": recipe.dropoutMasks != nil,
-                                  "--input-dropout": recipe.inputDropout != nil].filter(\.value).keys.sorted()
+                let overridden = recipe.givenRecipeParts
                 let note = overridden.isEmpty ? "" : " (\(overridden.joined(separator: ", ")) given overrides it)"
                 terminal.line("regularization: " + choice.reason + note)
             }

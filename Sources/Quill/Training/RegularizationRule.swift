@@ -45,7 +45,11 @@ public struct RegularizationChoice: Equatable, Sendable {
     /// One sentence: what was chosen and the figure that chose it.
     public var reason: String
 
-    /// Sets the recipe's dropout, masks and input dropout in `configuration`, except the ones `given`.
+    /// The names of the settings a recipe sets.
+    public static let parts: Set<String> = [TrainingSettings.dropout.name, TrainingSettings.dropoutMasks.name,
+                                            TrainingSettings.inputDropout.name]
+
+    /// Sets the recipe's dropout, masks and input dropout (`parts`) in `configuration`, except the ones `given`.
     public func apply(to configuration: inout TrainingConfiguration, except given: Set<String> = []) {
         guard let v = preset.values else { return }
         if !given.contains(TrainingSettings.dropout.name) { configuration.dropout = v.dropout }
