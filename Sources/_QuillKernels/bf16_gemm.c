@@ -99,7 +99,63 @@ static QUILL_AVX512_BF16 void pack_a_rows(const float *src, long rs, long m, lon
     }
 }
 
+/// Rounds 16 values of two rows (columns j.. of g0 and g1, `count` of them) into both packed layouts
+/// and adds them to the bias gradient, in row order.
+static QUILL_AVX512_BF16 void pack_gradient_pair(const float *g0, const float *g1, long v, long pair, long k2,
+                                                 uint16_t *rows_dst, uint16_t *blocked_dst, float *bias_gradient) {
+    const __m512i order = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,
+                                           23, 7, 22, 6, 21, 5, 20, 4, 19, 3, 18, 2, 17, 1, 16, 0);
+    const long width = ((v + 1) / 2) * 2;
+    uint16_t *row0 = rows_dst + 2 * pair * width, *row1 = row0 + width;
+    for (long j = 0; j < width; j += 16) {
+        const long left = v - j;
+        const __mmask16 mask = left >= 16 ? (__mmask16)0xFFFF : (left > 0 ? (__mmask16)((1u << left) - 1u) : 0);
+        const __m512 a = _mm512_maskz_loadu_ps(mask, g0 + j);
+        const __m512 b = g1 ? _mm512_maskz_loadu_ps(mask, g1 + j) : _mm512_setzero_ps();
+        __m512 sum = _mm512_add_ps(_mm512_maskz_loadu_ps(mask, bias_gradient + j), a);
+        if (g1) sum = _mm512_add_ps(sum, b);
+        _mm512_mask_storeu_ps(bias_gradient + j, mask, sum);
+        const __m512i both = (__m512i)_mm512_cvtne2ps_pbh(b, a);
+        // Rows layout: the row's values in order, zero padded to an even width.
+        const long stored = width - j < 16 ? width - j : 16;
+        const __mmask16 keep = stored >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << stored) - 1u);
+        _mm256_mask_storeu_epi16(row0 + j, keep, _mm512_castsi512_si256(both));
+        if (g1) _mm256_mask_storeu_epi16(row1 + j, keep, _mm512_extracti64x4_epi64(both, 1));
+        // Blocked layout: block j / 16, depth pair `pair`, the two rows interleaved per column.
+        _mm512_storeu_si512(blocked_dst + (j / 16) * k2 * 32 + pair * 32, _mm512_permutexvar_epi16(order, both));
+    }
+}
+
 #endif
+
+void quill_bf16_pack_gradient_rows(const float *g0, const float *g1, long v, long pair, long rows,
+                                   uint16_t *rows_dst, uint16_t *blocked_dst, float *bias_gradient) {
+    const long k2 = (rows + 1) / 2, width = ((v + 1) / 2) * 2;
+#if QUILL_X86
+    if (quill_bf16_supported()) {
+        // Its steps of 16 up to the even width visit every block of 16 columns, padding included.
+        pack_gradient_pair(g0, g1, v, pair, k2, rows_dst, blocked_dst, bias_gradient);
+        return;
+    }
+#endif
+    uint16_t *row0 = rows_dst + 2 * pair * width, *row1 = row0 + width;
+    const long blocks = (v + 15) / 16;
+    for (long j = 0; j < blocks * 16; j++) {
+        const float a = j < v ? g0[j] : 0.0f, b = (g1 && j < v) ? g1[j] : 0.0f;
+        if (j < v) {
+            float sum = bias_gradient[j] + a;
+            if (g1) sum = sum + b;
+            bias_gradient[j] = sum;
+        }
+        if (j < width) {
+            row0[j] = to_bf16(a);
+            if (g1) row1[j] = to_bf16(b);
+        }
+        uint16_t *block = blocked_dst + (j / 16) * k2 * 32 + pair * 32;
+        block[(j % 16) * 2] = to_bf16(a);
+        block[(j % 16) * 2 + 1] = to_bf16(b);
+    }
+}
 
 void quill_bf16_pack_b(const float *src, long rs, long cs, long n, long k, uint16_t *dst) {
 #if QUILL_X86

@@ -60,54 +60,56 @@ final class DecoderLayer: @unchecked Sendable {
         }
     }
 
-    /// The summed cross-entropy of time-major rows against lane-major targets, in nats.
-    ///
-    /// A bfloat16 training engine sums each row in eight lanes (`forwardEightLanes`); every other
-    /// engine in the order of `SoftmaxCrossEntropy.forward`, so float32 losses keep their bits.
+    /// The summed cross-entropy of time-major rows against lane-major targets, in nats, in the order of
+    /// `SoftmaxCrossEntropy.forward`, so float32 losses keep their bits.
     ///
     /// - logits: [seq * lanes, V] from `forward`; with `gradientScale`, overwritten with
     ///   `gradientScale * (softmax - onehot(target))`, the gradient of `gradientScale * loss`.
     /// - targets: [lanes, seq], lane-major.
     func loss(logits: UnsafeMutablePointer<Float>, lanes: Int, seq: Int, targets: UnsafePointer<Int32>,
               gradientScale: Float?) -> Double {
-        if let gradientScale, forwardWeight != nil {
-            // bfloat16 training: the logits are rounded products already; the faster pass.
-            return SoftmaxCrossEntropy.forwardEightLanes(logits: logits, rows: lanes * seq, vocabularySize: vocabularySize,
-                                                         bias: bias, gradientScale: gradientScale) { row in
-                Int(targets[(row % lanes) * seq + row / lanes])
-            }
-        }
-        return SoftmaxCrossEntropy.forward(logits: logits, rows: lanes * seq, vocabularySize: vocabularySize, bias: bias,
+        SoftmaxCrossEntropy.forward(logits: logits, rows: lanes * seq, vocabularySize: vocabularySize, bias: bias,
                                     gradientScale: gradientScale) { row in
             Int(targets[(row % lanes) * seq + row / lanes])
         }
     }
 
-    /// The weight, bias and input gradients from the logits' gradients.
+    /// The summed cross-entropy of a training window (as `loss`) and the weight, bias and input gradients
+    /// of `gradientScale` times it.
     ///
-    /// - logitGradient: [rows, V]; input: [rows, H], what `forward` read.
+    /// A bfloat16 training engine sums each row in eight lanes and writes the logit gradients straight
+    /// into the packed operands of its products (`SoftmaxCrossEntropy.forwardEightLanesPacked`; the
+    /// products are rounded already); every other engine overwrites `logits` with the gradients and
+    /// runs the products in float32.
+    ///
+    /// - logits: [rows, V] from `forward`, rows = seq * lanes; input: [rows, H], what `forward` read.
     /// - weightGradient: [V, H], biasGradient: [V], inputGradient: [rows, H] (all written).
     /// - ones: at least [rows], all 1.
-    /// - left, right: room for the packed operands (bfloat16 training only).
-    func backward(logitGradient: UnsafePointer<Float>, input: UnsafePointer<Float>, rows: Int, ones: UnsafePointer<Float>,
-                  weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>,
-                  inputGradient: UnsafeMutablePointer<Float>, left: PackedBFloat16? = nil, right: PackedBFloat16? = nil) {
-        let v = vocabularySize, h = hiddenSize
-        BLAS.gemv(transpose: true, rows: rows, columns: v, a: logitGradient, lda: v, x: ones, beta: 0, y: biasGradient)
-        if let backwardWeight, let left, let right {
+    func lossAndBackward(logits: UnsafeMutablePointer<Float>, lanes: Int, seq: Int, targets: UnsafePointer<Int32>,
+                         gradientScale: Float, input: UnsafePointer<Float>, ones: UnsafePointer<Float>,
+                         weightGradient: UnsafeMutablePointer<Float>, biasGradient: UnsafeMutablePointer<Float>,
+                         inputGradient: UnsafeMutablePointer<Float>, scratch: LayerWeights.Scratch) -> Double {
+        let v = vocabularySize, h = hiddenSize, rows = lanes * seq
+        if let backwardWeight, let left = scratch.window, let right = scratch.right,
+           let blocked = scratch.logitGradients, let softmaxRows = scratch.softmaxRows {
+            let total = SoftmaxCrossEntropy.forwardEightLanesPacked(
+                logits: logits, rows: rows, vocabularySize: v, bias: bias, gradientScale: gradientScale,
+                target: { row in Int(targets[(row % lanes) * seq + row / lanes]) },
+                scratch: softmaxRows.pointer, rowsLayout: left, blockedLayout: blocked, biasGradient: biasGradient)
             // dW = dLogits^T [V, rows] times input [rows, H].
-            left.packRight(logitGradient, rowStride: 1, columnStride: v, n: v, k: rows)
             right.packRight(input, rowStride: 1, columnStride: h, n: h, k: rows)
-            BFloat16Kernels.gemm(m: v, n: h, k: rows, a: left, aBlocked: true, b: right, beta: 0, c: weightGradient, ldc: h)
+            BFloat16Kernels.gemm(m: v, n: h, k: rows, a: blocked, aBlocked: true, b: right, beta: 0, c: weightGradient, ldc: h)
             // d(input) = dLogits W.
-            BFloat16Kernels.packLeft(logitGradient, rowStride: v, columnStride: 1, m: rows, k: v, into: left)
             BFloat16Kernels.gemm(m: rows, n: h, k: v, a: left, b: backwardWeight, beta: 0, c: inputGradient, ldc: h)
-            return
+            return total
         }
+        let total = loss(logits: logits, lanes: lanes, seq: seq, targets: targets, gradientScale: gradientScale)
+        BLAS.gemv(transpose: true, rows: rows, columns: v, a: logits, lda: v, x: ones, beta: 0, y: biasGradient)
         BLAS.gemm(transposeA: true, transposeB: false, m: v, n: h, k: rows,
-                  a: logitGradient, lda: v, b: input, ldb: h, beta: 0, c: weightGradient, ldc: h)
+                  a: logits, lda: v, b: input, ldb: h, beta: 0, c: weightGradient, ldc: h)
         BLAS.gemm(transposeA: false, transposeB: false, m: rows, n: h, k: v,
-                  a: logitGradient, lda: v, b: weight, ldb: h, beta: 0, c: inputGradient, ldc: h)
+                  a: logits, lda: v, b: weight, ldb: h, beta: 0, c: inputGradient, ldc: h)
+        return total
     }
 
     /// Adds the bias to time-major logits from `forward` and writes them lane-major.

@@ -147,6 +147,12 @@ final class LayerWeights: @unchecked Sendable {
         var right: PackedBFloat16?
         /// - joined: [lanes, in + H], one step's `[x | h]` in fp32 (inference).
         var joined: FloatBuffer?
+        /// - logitGradients: the decoder's logit gradients as a blocked left operand (V rows of depth
+        ///   `rows`), for the weight gradient; `window` holds them as the left operand of the input
+        ///   gradient (training).
+        var logitGradients: PackedBFloat16?
+        /// - softmaxRows: [2, V], the softmax pass's two rows in fp32 (training).
+        var softmaxRows: FloatBuffer?
 
         /// Room for every layer's products over `lanes` lanes and windows of up to `seq` steps.
         init(strategy: ProductStrategy, use: EngineUse, configuration c: ModelConfiguration, lanes: Int, seq: Int) {
@@ -154,14 +160,16 @@ final class LayerWeights: @unchecked Sendable {
             let rows = lanes * seq, h = c.hiddenSize, widest = max(h, c.embeddingSize)
             switch use {
             case .training:
-                // The decoder's products use the same room: [rows, V] and [V, rows] operands.
+                // The decoder's products use the same room for their [rows, V] left operand.
                 let v = c.vocabularySize
                 window = PackedBFloat16(count: max(
                     PackedBFloat16.leftCount(m: rows, k: 4 * h), PackedBFloat16.leftCount(m: 4 * h, k: rows),
                     PackedBFloat16.leftCount(m: rows, k: widest), PackedBFloat16.rightCount(n: 4 * h, k: rows),
-                    PackedBFloat16.leftCount(m: rows, k: v), PackedBFloat16.rightCount(n: v, k: rows)))
+                    PackedBFloat16.leftCount(m: rows, k: v)))
                 right = PackedBFloat16(right: widest, k: rows)
                 step = PackedBFloat16(left: lanes, k: 4 * h)
+                logitGradients = PackedBFloat16(right: v, k: rows)
+                softmaxRows = FloatBuffer(count: 2 * v)
             case .inference:
                 window = PackedBFloat16(left: rows, k: widest)
                 step = PackedBFloat16(left: lanes, k: widest + h)

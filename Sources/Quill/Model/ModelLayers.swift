@@ -85,12 +85,13 @@ final class ModelLayers: @unchecked Sendable {
     func backward(_ w: ShardWorkspace, inputs: UnsafePointer<Int32>, targets: UnsafePointer<Int32>,
                   gradients: ParameterBuffer, lossScale: Float, masks: WindowMasks = WindowMasks(),
                   leakAcrossResets: Bool = false) -> Double {
-        let layout = model.layout, lanes = w.lanes, seq = w.seq, rows = lanes * seq
-        let total = decoder.loss(logits: w.logits.pointer, lanes: lanes, seq: seq, targets: targets, gradientScale: lossScale)
-        decoder.backward(logitGradient: w.logits.pointer, input: w.layers[lstm.count - 1].output, rows: rows,
-                         ones: w.ones.pointer, weightGradient: gradients.view(at: layout.decoderWeightIndex),
-                         biasGradient: gradients.view(at: layout.decoderBiasIndex), inputGradient: w.hiddenGradient.pointer,
-                         left: w.scratch.window, right: w.scratch.right)
+        let layout = model.layout, lanes = w.lanes, seq = w.seq
+        let total = decoder.lossAndBackward(
+            logits: w.logits.pointer, lanes: lanes, seq: seq, targets: targets, gradientScale: lossScale,
+            input: w.layers[lstm.count - 1].output, ones: w.ones.pointer,
+            weightGradient: gradients.view(at: layout.decoderWeightIndex),
+            biasGradient: gradients.view(at: layout.decoderBiasIndex), inputGradient: w.hiddenGradient.pointer,
+            scratch: w.scratch)
         let recurrentKeep = UnsafePointer(leakAcrossResets ? w.ones.pointer : w.keep.pointer)
         for k in stride(from: lstm.count - 1, through: 0, by: -1) {
             let slot = layout.layerIndex(k)

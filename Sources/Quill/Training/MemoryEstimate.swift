@@ -119,9 +119,11 @@ public struct MemoryEstimate: Equatable, Sendable {
         var bytes = 4 * floats
         let widest = max(e, h)
         if precision.effective == .bfloat16 {
-            // Packed operands: gate gradients or activations of the window, one step, and the LSTM
-            // weights twice (as they are, for forward, and transposed, for backward).
-            bytes += 2 * (rows * max(4 * h, widest) + widest * rows + Double(batch) * 4 * h)
+            // Packed operands: gate gradients, activations or logit gradients of the window, one
+            // step, the logit gradients blocked (and two rows of them in fp32), and the LSTM weights
+            // twice (as they are, for forward, and transposed, for backward).
+            bytes += 2 * (rows * max(4 * h, widest, v) + widest * rows + Double(batch) * 4 * h + rows * v)
+            bytes += 4 * shards * 2 * v
             bytes += 2 * 2 * lstmWeightCount(c)
             // The decoder's weights packed the same two ways, for its bfloat16 products.
             bytes += 2 * 2 * v * h

@@ -23,6 +23,15 @@ size_t quill_bf16_packed_a_count(long m, long k);
 /// Rounds A(i, p) = src[i * row_stride + p * col_stride] (i < m, p < k) to bfloat16 into `dst`.
 void quill_bf16_pack_a(const float *src, long row_stride, long col_stride, long m, long k, uint16_t *dst);
 
+/// The decoder's logit gradients, two rows at a time, straight into the two packed forms its backward
+/// products read, without a float copy of the whole matrix: rows 2 * pair (`g0`, v values) and
+/// 2 * pair + 1 (`g1`, or NULL past the last of `rows` rows, read as zeros) are rounded to bfloat16
+/// into `rows_dst` as `quill_bf16_pack_a` lays out [rows, v] and into `blocked_dst` as
+/// `quill_bf16_pack_b` lays out n = v columns of depth k = rows, and added to `bias_gradient` [v]
+/// (g0's row, then g1's). The same bits as packing the float gradients.
+void quill_bf16_pack_gradient_rows(const float *g0, const float *g1, long v, long pair, long rows,
+                                   uint16_t *rows_dst, uint16_t *blocked_dst, float *bias_gradient);
+
 /// C[i, j] = sum_p A(i, p) B(j, p) + beta * C[i, j] for i < m and output columns j in [j0, j1).
 ///
 /// `b` is packed by `quill_bf16_pack_b`; `a` by `quill_bf16_pack_a` (`a_blocked == 0`) or, as if it
