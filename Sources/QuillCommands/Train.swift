@@ -185,8 +185,16 @@ extension QuillCommand {
                 let choice = recipe.applyRegularization(to: &configuration, corpusCharacters: data.data.training.count)
                 shape = configuration
                 let overridden = recipe.givenRecipeParts
-                let note = overridden.isEmpty ? "" : " (\(overridden.joined(separator: ", ")) given overrides it)"
+                let verb = overridden.count == 1 ? "overrides its part" : "override their parts"
+                let note = overridden.isEmpty ? "" : " (\(overridden.joined(separator: ", ")) given \(verb))"
                 terminal.line("regularization: " + choice.reason + note)
+            }
+            if evalEvery == nil {
+                // --eval-every: from the validation split's length and the (saved, when resuming) window.
+                let choice = EvaluationInterval.choose(validationCharacters: data.data.validation.count,
+                                                       charactersPerStep: shape.batch * shape.seq)
+                configuration.evalEvery = choice.steps
+                terminal.line("evaluation: " + choice.reason)
             }
             let trainingCount = data.data.training.count
             if trainingCount < shape.batch * (shape.seq + 1) {

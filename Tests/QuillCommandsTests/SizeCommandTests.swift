@@ -65,7 +65,7 @@ final class RegularizationChoiceCommandTests: XCTestCase {
 
         // A flag given replaces its part of the recipe and is named.
         let (c, mixed) = try train(corpus, dir.appendingPathComponent("c"), ["--epochs", "3", "--dropout", "0.05"])
-        XCTAssertTrue(c.stdout.contains("chose strong") && c.stdout.contains("(--dropout given overrides it)"), c.stdout)
+        XCTAssertTrue(c.stdout.contains("chose strong") && c.stdout.contains("(--dropout given overrides its part)"), c.stdout)
         XCTAssertEqual([mixed.dropout, mixed.inputDropout], [0.05, 0.1])
         XCTAssertEqual(mixed.dropoutMasks, .window)
 
@@ -79,5 +79,35 @@ final class RegularizationChoiceCommandTests: XCTestCase {
         XCTAssertFalse(bad.crashed, bad.stderr)
         XCTAssertNotEqual(bad.status, 0)
         XCTAssertTrue(bad.stderr.contains("--regularization") && bad.stderr.contains("strong"), bad.stderr)
+    }
+}
+
+/// `quill train` without `--eval-every`: the interval chosen from the validation split, printed, and
+/// chosen again from the saved window on resume; given, it is used as is.
+final class EvaluationIntervalCommandTests: XCTestCase {
+    let quick = ["--embed", "4", "--hidden", "8", "--layers", "1", "--batch", "2", "--seq", "8", "--warmup", "2",
+                 "--sample-length", "0"]
+
+    func testTheIntervalComesFromTheValidationSplitUnlessGiven() throws {
+        let dir = TestCorpus.folder()
+        // 101 validation characters at 16 a step: 63 steps, rounded to 50.
+        let corpus = TestCorpus.file(in: dir, characters: 1_000)
+        let out = dir.appendingPathComponent("a")
+        let a = try QuillBinary.run(["train", corpus, "--out", out.path, "--steps", "60"] + quick)
+        XCTAssertEqual(a.status, 0, a.stderr)
+        XCTAssertTrue(a.stdout.contains("evaluation: every 50 steps, about 10 times the 101 validation characters of training"), a.stdout)
+        XCTAssertTrue(a.stdout.contains("step 50: validation"), a.stdout)
+        XCTAssertFalse(a.stdout.contains("step 20: validation"), a.stdout)
+
+        let resumed = try QuillBinary.run(["train", corpus, "--out", out.path, "--resume", "--steps", "110"] + quick)
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        XCTAssertTrue(resumed.stdout.contains("evaluation: every 50 steps"), resumed.stdout)
+        XCTAssertTrue(resumed.stdout.contains("step 100: validation"), resumed.stdout)
+
+        let given = try QuillBinary.run(["train", corpus, "--out", dir.appendingPathComponent("b").path, "--steps", "40",
+                                         "--eval-every", "20"] + quick)
+        XCTAssertEqual(given.status, 0, given.stderr)
+        XCTAssertFalse(given.stdout.contains("evaluation:"), given.stdout)
+        XCTAssertTrue(given.stdout.contains("step 20: validation"), given.stdout)
     }
 }

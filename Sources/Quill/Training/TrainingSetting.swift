@@ -124,11 +124,11 @@ extension TrainingSetting where Value == Int {
     /// A whole number in `range`; `zeroMeans` says what 0 stands for, shown with the default when it is 0.
     init(_ keyPath: WritableKeyPath<TrainingConfiguration, Int>, name: String, default value: Int, summary: String,
          unit: String = "", range: ClosedRange<Int>, zeroMeans: String? = nil, typical: String? = nil,
-         fixedOnResume: Bool = true) {
+         fixedOnResume: Bool = true, defaultText: String? = nil) {
         let text = "a whole number from \(range.lowerBound) to \(range.upperBound)"
         self.init(keyPath, name: name, default: value, summary: summary, unit: unit, range: text, typical: typical,
                   fixedOnResume: fixedOnResume, rejected: ["\(range.lowerBound - 1)", "\(range.upperBound + 1)"],
-                  defaultText: value == 0 && zeroMeans != nil ? "0, \(zeroMeans!)" : nil,
+                  defaultText: defaultText ?? (value == 0 && zeroMeans != nil ? "0, \(zeroMeans!)" : nil),
                   accepts: { range.contains($0) })
     }
 }

@@ -110,7 +110,8 @@ public enum TrainingSettings {
     public static let evalEvery = TrainingSetting<Int>(
         \.evalEvery, name: "evalEvery", default: 500,
         summary: "Steps between evaluations of the validation split (also evaluated at the end)", unit: "steps",
-        range: 1...1_000_000_000, fixedOnResume: false)
+        range: 1...1_000_000_000, fixedOnResume: false,
+        defaultText: "in quill train, about \(EvaluationInterval.trainingPerValidationCharacter) times the validation split's length of training, \(EvaluationInterval.steps.lowerBound) to \(EvaluationInterval.steps.upperBound) steps (see EvaluationInterval); 500 in a configuration made in code")
     public static let validationFraction = TrainingSetting<Double>(
         \.validationFraction, name: "validationFraction", default: 0.1,
         summary: "Fraction of the corpus, taken from its end, held out to validate", lower: .above(0), upper: .to(0.5))
