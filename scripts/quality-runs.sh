@@ -37,6 +37,8 @@ done < "$list"
         log="$out/$name.log"
         size=$(sed -n 's/^model: .*(embed [0-9]*, hidden \([0-9]*\), layers \([0-9]*\),.*/\2 x \1/p' "$log")
         reg=$(sed -n 's/^regularization: --regularization \([^:]*\).*/\1/p' "$log")
+        # The recipe's parts given as flags replace its values; the flags column shows them.
+        if grep -q '^regularization: .* given overrides* ' "$log"; then reg="$reg, parts overridden by the flags"; fi
         steps=$(sed -n 's/^stopped: .* after \([0-9]*\) steps.*/\1/p' "$log")
         val=$(sed -n 's/^validation: \([0-9.]*\) nats.*/\1/p' "$log")
         echo "| $name | ${flags:-(none)} | ${size:-?} | ${reg:-?} | ${steps:-?} | ${val:-?} |"
