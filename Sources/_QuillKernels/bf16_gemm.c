@@ -99,8 +99,8 @@ static QUILL_AVX512_BF16 void pack_a_rows(const float *src, long rs, long m, lon
     }
 }
 
-/// Rounds 16 values of two rows (columns j.. of g0 and g1, `count` of them) into both packed layouts
-/// and adds them to the bias gradient, in row order.
+/// Rounds two gradient rows (g1 NULL: zeros), 16 columns at a time, into both packed layouts and
+/// adds them to the bias gradient, g0's row first.
 static QUILL_AVX512_BF16 void pack_gradient_pair(const float *g0, const float *g1, long v, long pair, long k2,
                                                  uint16_t *rows_dst, uint16_t *blocked_dst, float *bias_gradient) {
     const __m512i order = _mm512_set_epi16(31, 15, 30, 14, 29, 13, 28, 12, 27, 11, 26, 10, 25, 9, 24, 8,

@@ -20,10 +20,10 @@ public enum EvaluationInterval {
     /// trained a step, and the sentence that says why.
     public static func choose(validationCharacters: Int, charactersPerStep: Int) -> (steps: Int, reason: String) {
         let ideal = Double(trainingPerValidationCharacter * validationCharacters) / Double(max(charactersPerStep, 1))
-        let unit = Double(steps.lowerBound)
-        let chosen = min(max(Int((ideal / unit).rounded()) * steps.lowerBound, steps.lowerBound), steps.upperBound)
+        let rounded = Int((ideal / Double(steps.lowerBound)).rounded()) * steps.lowerBound
+        let chosen = min(max(rounded, steps.lowerBound), steps.upperBound)
         var reason = "every \(chosen) steps, about \(trainingPerValidationCharacter) times the \(validationCharacters) validation characters of training"
-        if Int((ideal / unit).rounded()) * steps.lowerBound != chosen {
+        if rounded != chosen {
             reason += " (\(Int(ideal.rounded())) steps, kept within \(steps.lowerBound) to \(steps.upperBound))"
         }
         return (chosen, reason + "; --eval-every sets it")
