@@ -250,7 +250,7 @@ struct BenchBudget: ParsableCommand {
                                   vocabulary: vocabulary, textOptions: TextOptions(), folder: folder,
                                   threads: options.threads)
         let summary = try trainer.run()
-        let exact = Evaluator(model: trainer.model, batch: 32, seq: c.seq, precision: .float32).evaluate(validation)
+        let exact = Evaluator(model: trainer.evaluatedModel, batch: 32, seq: c.seq, precision: .float32).evaluate(validation)
         let nats = exact.natsPerCharacter
         try options.printLine(mode: "budget", vocabularySize: vocabulary.count, Figures(
             seconds: JSONOutput.decimal(summary.seconds, 1), steps: summary.steps, train_chars: summary.trainingCharacters,

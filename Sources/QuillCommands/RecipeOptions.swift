@@ -25,6 +25,7 @@ struct RecipeOptions: ParsableArguments {
     @Option(name: .customLong("weight-decay"), parsing: .unconditional, help: ArgumentHelp(TrainingSettings.weightDecay.help))
     var weightDecay: Double?
     @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.clip.help)) var clip: Float?
+    @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.ema.help)) var ema: Float?
     @Option(parsing: .unconditional, help: ArgumentHelp(TrainingSettings.warmupSteps.help)) var warmup: Int?
     @Option(help: ArgumentHelp(TrainingSettings.decay.help)) var decay: LearningRateDecay?
     @Option(name: .customLong("decay-steps"), parsing: .unconditional, help: ArgumentHelp(TrainingSettings.decaySteps.help))
@@ -48,6 +49,7 @@ struct RecipeOptions: ParsableArguments {
         SettingFlag("--eps", TrainingSettings.epsilon) { $0.eps },
         SettingFlag("--weight-decay", TrainingSettings.weightDecay) { $0.weightDecay },
         SettingFlag("--clip", TrainingSettings.clip) { $0.clip },
+        SettingFlag("--ema", TrainingSettings.ema) { $0.ema },
         SettingFlag("--warmup", TrainingSettings.warmupSteps) { $0.warmup },
         SettingFlag("--decay", TrainingSettings.decay) { $0.decay },
         SettingFlag("--decay-steps", TrainingSettings.decaySteps) { $0.decaySteps },
@@ -69,9 +71,10 @@ struct RecipeOptions: ParsableArguments {
         Set(Self.settingFlags.filter { $0.typed(self) != nil }.map(\.setting.name))
     }
 
-    /// The flags given that override part of a regularization recipe (`--dropout`), in flag order.
-    var givenRecipeParts: [String] {
-        Self.settingFlags.filter { RegularizationChoice.parts.contains($0.setting.name) && $0.typed(self) != nil }.map(\.flag)
+    /// The flags given that override part of `choice`'s recipe (`--dropout`), in flag order.
+    func givenParts(of choice: RegularizationChoice) -> [String] {
+        let parts = choice.parts
+        return Self.settingFlags.filter { parts.contains($0.setting.name) && $0.typed(self) != nil }.map(\.flag)
     }
 
     /// Sets the regularization recipe's values in `configuration`, except the ones given as flags;

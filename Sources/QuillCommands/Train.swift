@@ -181,10 +181,10 @@ extension QuillCommand {
                 terminal.line("size: " + choice.reason + (hidden != nil || layers != nil ? " (--hidden or --layers given overrides it)" : ""))
             }
             if !resume {
-                // --regularization: dropout, its masks and input dropout not given, from the budget.
+                // --regularization: the recipe's parts not given (dropout, DropConnect, ...), from the budget.
                 let choice = recipe.applyRegularization(to: &configuration, corpusCharacters: data.data.training.count)
                 shape = configuration
-                let overridden = recipe.givenRecipeParts
+                let overridden = recipe.givenParts(of: choice)
                 let verb = overridden.count == 1 ? "overrides its part" : "override their parts"
                 let note = overridden.isEmpty ? "" : " (\(overridden.joined(separator: ", ")) given \(verb))"
                 terminal.line("regularization: " + choice.reason + note)
@@ -203,7 +203,7 @@ extension QuillCommand {
             let modelShape = shape.modelConfiguration(vocabularySize: data.vocabulary.count)
             try modelShape.validate()
             try memory.check(Self.estimate(shape, vocabularySize: data.vocabulary.count, corpusBytes: corpusBytes))
-            if ranks.communicator.isRoot { try place.checkDiskSpace(checkpointBytes: MemoryEstimate.checkpointBytes(modelShape)) }
+            if ranks.communicator.isRoot { try place.checkDiskSpace(checkpointBytes: MemoryEstimate.checkpointBytes(modelShape, average: shape.ema > 0)) }
             if let signal = StopSignal.received {
                 terminal.clearLive()
                 StandardStream.error.writeKeepingFailure("Stopped by \(StopSignal.name(signal)) before training began; nothing was written.\n")
@@ -276,7 +276,8 @@ extension QuillCommand {
         /// What training `shape` with a vocabulary of `vocabularySize` needs, the corpus included.
         private static func estimate(_ shape: TrainingConfiguration, vocabularySize: Int, corpusBytes: Int) -> MemoryEstimate {
             MemoryEstimate.training(shape.modelConfiguration(vocabularySize: vocabularySize), batch: shape.batch, seq: shape.seq,
-                                    precision: shape.precision, corpusBytes: corpusBytes, weightDrop: shape.weightDrop > 0)
+                                    precision: shape.precision, corpusBytes: corpusBytes, weightDrop: shape.weightDrop > 0,
+                                    average: shape.ema > 0)
         }
 
         /// The bytes of text files to be held as tokens, found (and checked to be regular files)

@@ -7,9 +7,10 @@ final class RegularizationCommandTests: XCTestCase {
     /// A tiny model, with dropout.
     static let tiny = ["--embed", "8", "--hidden", "24", "--layers", "2", "--batch", "4", "--seq", "16",
                        "--warmup", "5", "--doc-separator", "%", "--sample-length", "0", "--dropout", "0.2"]
-    /// It with locked dropout, input dropout, DropConnect, embedding dropout and weight decay all on.
+    /// It with locked dropout, input dropout, DropConnect, embedding dropout, weight decay and the
+    /// weights' moving average all on.
     let regularized = tiny + ["--dropout-masks", "window", "--input-dropout", "0.2", "--weight-drop", "0.3",
-                              "--embed-dropout", "0.1", "--weight-decay", "0.05"]
+                              "--embed-dropout", "0.1", "--weight-decay", "0.05", "--ema", "0.99"]
 
     private func train(_ corpus: String, _ out: URL, _ extra: [String]) throws -> QuillBinary.Result {
         let result = try QuillBinary.run(["train", corpus, "--out", out.path] + regularized + extra)
@@ -51,7 +52,7 @@ final class RegularizationCommandTests: XCTestCase {
         let dir = TestCorpus.folder()
         let corpus = TestCorpus.file(in: dir, characters: 2_000)
         for (flag, value) in [("--weight-drop", "1"), ("--input-dropout", "-0.1"), ("--embed-dropout", "nan"),
-                              ("--dropout-masks", "lane")] {
+                              ("--dropout-masks", "lane"), ("--ema", "1")] {
             let out = dir.appendingPathComponent("bad\(flag)")
             let result = try QuillBinary.run(["train", corpus, "--out", out.path, "--steps", "1", flag, value])
             XCTAssertFalse(result.crashed, result.stderr)

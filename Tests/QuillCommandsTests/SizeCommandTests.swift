@@ -75,10 +75,24 @@ final class RegularizationChoiceCommandTests: XCTestCase {
         XCTAssertEqual([off.dropout, off.inputDropout], [0, 0])
         XCTAssertEqual(off.regularization, .off)
 
-        let bad = try QuillBinary.run(["train", corpus, "--out", dir.appendingPathComponent("e").path, "--regularization", "heavy"] + quick)
+        // Fifteen epochs: heavy, DropConnect and the cosine decay with it; a decay given overrides its part.
+        let (f, heavy) = try train(corpus, dir.appendingPathComponent("f"), ["--epochs", "15"])
+        XCTAssertTrue(f.stdout.contains("regularization: --regularization auto chose heavy (dropout 0.4 with locked masks, input dropout 0.15, DropConnect 0.25, cosine decay): the budget reads the training text 15.00 times, at least 15\n"), f.stdout)
+        XCTAssertEqual([heavy.dropout, heavy.inputDropout, heavy.weightDrop], [0.4, 0.15, 0.25])
+        XCTAssertEqual(heavy.dropoutMasks, .window)
+        XCTAssertEqual(heavy.decay, .cosine)
+        let (g, kept) = try train(corpus, dir.appendingPathComponent("g"), ["--epochs", "15", "--decay", "wsd", "--weight-drop", "0"])
+        XCTAssertTrue(g.stdout.contains("chose heavy") && g.stdout.contains("(--weight-drop, --decay given override their parts)"), g.stdout)
+        XCTAssertEqual([kept.dropout, kept.weightDrop], [0.4, 0])
+        XCTAssertEqual(kept.decay, .wsd)
+        // A recipe without a schedule does not count --decay as one of its parts.
+        let (h, _) = try train(corpus, dir.appendingPathComponent("h"), ["--epochs", "3", "--decay", "cosine"])
+        XCTAssertTrue(h.stdout.contains("chose strong") && !h.stdout.contains("given overrides"), h.stdout)
+
+        let bad = try QuillBinary.run(["train", corpus, "--out", dir.appendingPathComponent("e").path, "--regularization", "extreme"] + quick)
         XCTAssertFalse(bad.crashed, bad.stderr)
         XCTAssertNotEqual(bad.status, 0)
-        XCTAssertTrue(bad.stderr.contains("--regularization") && bad.stderr.contains("strong"), bad.stderr)
+        XCTAssertTrue(bad.stderr.contains("--regularization") && bad.stderr.contains("heavy"), bad.stderr)
     }
 }
 

@@ -38,15 +38,16 @@ public struct MemoryEstimate: Equatable, Sendable {
     /// checkpoint writes it makes, and `corpusBytes` bytes of text held as tokens.
     ///
     /// `weightDrop`: whether DropConnect masks `W_hh`, which keeps a mask and a masked copy of each
-    /// layer's `[4H, H]` recurrent weights.
+    /// layer's `[4H, H]` recurrent weights; `average`: whether a moving average of the weights is kept (`ema`).
     public static func training(_ model: ModelConfiguration, batch: Int, seq: Int, precision: ComputePrecision,
-                                corpusBytes: Int = 0, weightDrop: Bool = false) -> MemoryEstimate {
+                                corpusBytes: Int = 0, weightDrop: Bool = false, average: Bool = false) -> MemoryEstimate {
         var e = MemoryEstimate(work: "training this model")
         let p = parameterCount(model)
         let shards = Double(min(batch, max(2, defaultEngineThreadCount)))
         // Weights, gradients, Adam's two moments, and one more gradient buffer per extra shard.
         e.add("weights, gradients and optimizer", 4 * (4 + shards - 1) * p)
         e.add("training windows", trainingWorkspace(model, batch: batch, seq: seq, shards: shards, precision: precision))
+        if average { e.add("weight average", 4 * p) }
         if weightDrop {
             let h = Double(model.hiddenSize)
             e.add("recurrent weight masks", 4 * 2 * Double(model.layers) * 4 * h * h)
@@ -54,8 +55,9 @@ public struct MemoryEstimate: Equatable, Sendable {
         let evaluation = inferenceWorkspace(model, batch: Trainer.evaluationBatch, seq: 128, precision: precision)
             + inferenceWorkspace(model, batch: 1, seq: 128, precision: precision)
         e.add("validation passes", evaluation)
-        // A checkpoint is encoded whole before it is written: the training state holds 3 copies of the parameters.
-        e.add("checkpoint writes", 4 * 3 * p)
+        // A checkpoint is encoded whole before it is written: the training state holds 3 copies of the
+        // parameters, 4 with the average.
+        e.add("checkpoint writes", 4 * (average ? 4 : 3) * p)
         e.add("corpus", corpusTokenBytes(corpusBytes))
         return e
     }
@@ -92,9 +94,10 @@ public struct MemoryEstimate: Equatable, Sendable {
         return v * e + firstLayer + otherLayers + v * h + v
     }
 
-    /// Bytes on disk of a model file and a training state of `model`, with room for their headers.
-    public static func checkpointBytes(_ model: ModelConfiguration) -> Double {
-        4 * 4 * parameterCount(model) + 64 * 1024 + 32 * Double(model.vocabularySize)
+    /// Bytes on disk of a model file and a training state of `model`, with room for their headers;
+    /// `average`: the state also holds the weights' moving average.
+    public static func checkpointBytes(_ model: ModelConfiguration, average: Bool = false) -> Double {
+        4 * (average ? 5 : 4) * parameterCount(model) + 64 * 1024 + 32 * Double(model.vocabularySize)
     }
 
     /// A model read from its file: the file's bytes and the weights decoded from them.

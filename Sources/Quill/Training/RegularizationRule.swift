@@ -1,10 +1,11 @@
 import Foundation
 
-/// How strongly `quill train` regularizes: chosen from the budget, or one of three fixed recipes.
+/// How strongly `quill train` regularizes: chosen from the budget, or one of four fixed recipes.
 ///
-/// A recipe sets dropout, its masks and input dropout; each of those given by its own flag
-/// overrides the recipe's value. DropConnect, embedding dropout and weight decay keep their own
-/// settings: measured at ten minutes they did not pay (BENCHMARKS.md, quality ablation).
+/// A recipe sets dropout, its masks, input dropout, DropConnect and the learning-rate decay (`parts`);
+/// each of those given by its own flag overrides the recipe's value. Embedding dropout and weight
+/// decay keep their own settings: measured at ten minutes they did not pay (BENCHMARKS.md, quality
+/// ablation).
 public enum RegularizationPreset: String, Codable, CaseIterable, Sendable {
     /// `RegularizationRule` decides from how many times the budget reads the training text.
     case auto
@@ -16,24 +17,43 @@ public enum RegularizationPreset: String, Codable, CaseIterable, Sendable {
     /// Locked masks (one per lane per window), dropout 0.2, input dropout 0.1: for budgets that read
     /// the text many times, where a model overfits.
     case strong
+    /// Locked masks, dropout 0.4, input dropout 0.15, DropConnect 0.25 and a cosine decay: for budgets
+    /// that read the text dozens of times. There the model overfits at the peak rate whatever the
+    /// dropout, and gains only as the rate falls, so the rate falls from the start rather than over
+    /// the last fifth (BENCHMARKS.md, the hour on tiny-shakespeare).
+    case heavy
+
+    /// What a recipe sets.
+    public struct Values: Equatable, Sendable {
+        public var dropout: Float
+        public var masks: DropoutMasks
+        public var inputDropout: Float
+        public var weightDrop: Float
+        /// The learning-rate decay, or nil to leave the schedule as configured.
+        public var decay: LearningRateDecay?
+    }
 
     /// The values this recipe gives; nil for `auto`.
-    public var values: (dropout: Float, masks: DropoutMasks, inputDropout: Float)? {
+    public var values: Values? {
         switch self {
         case .auto: nil
-        case .off: (0, .step, 0)
-        case .light: (0.1, .step, 0)
-        case .strong: (0.2, .window, 0.1)
+        case .off: Values(dropout: 0, masks: .step, inputDropout: 0, weightDrop: 0, decay: nil)
+        case .light: Values(dropout: 0.1, masks: .step, inputDropout: 0, weightDrop: 0, decay: nil)
+        case .strong: Values(dropout: 0.2, masks: .window, inputDropout: 0.1, weightDrop: 0, decay: nil)
+        case .heavy: Values(dropout: 0.4, masks: .window, inputDropout: 0.15, weightDrop: 0.25, decay: .cosine)
         }
     }
 
-    /// The values as a phrase: `dropout 0.2 with locked masks, input dropout 0.1`.
+    /// The values as a phrase: `dropout 0.2 with locked masks, input dropout 0.1`; no DropConnect and
+    /// a schedule left alone are not mentioned.
     public var phrase: String {
         guard let v = values else { return "chosen from the budget" }
         if v.dropout == 0 && v.inputDropout == 0 { return "no dropout" }
         var text = "dropout \(TrainingSetting<Float>.decimal(v.dropout))"
         text += v.masks == .window ? " with locked masks" : " with a mask per step"
         if v.inputDropout > 0 { text += ", input dropout \(TrainingSetting<Float>.decimal(v.inputDropout))" }
+        if v.weightDrop > 0 { text += ", DropConnect \(TrainingSetting<Float>.decimal(v.weightDrop))" }
+        if let decay = v.decay { text += ", \(decay.rawValue) decay" }
         return text
     }
 }
@@ -45,29 +65,43 @@ public struct RegularizationChoice: Equatable, Sendable {
     /// One sentence: what was chosen and the figure that chose it.
     public var reason: String
 
-    /// The names of the settings a recipe sets.
-    public static let parts: Set<String> = [TrainingSettings.dropout.name, TrainingSettings.dropoutMasks.name,
-                                            TrainingSettings.inputDropout.name]
+    /// The names of the settings the recipe sets (the decay only for a recipe that has one).
+    public var parts: Set<String> {
+        var names: Set<String> = [TrainingSettings.dropout.name, TrainingSettings.dropoutMasks.name,
+                                  TrainingSettings.inputDropout.name, TrainingSettings.weightDrop.name]
+        if preset.values?.decay != nil { names.insert(TrainingSettings.decay.name) }
+        return names
+    }
 
-    /// Sets the recipe's dropout, masks and input dropout (`parts`) in `configuration`, except the ones `given`.
+    /// Sets the recipe's values (`parts`) in `configuration`, except the ones `given`.
     public func apply(to configuration: inout TrainingConfiguration, except given: Set<String> = []) {
         guard let v = preset.values else { return }
         if !given.contains(TrainingSettings.dropout.name) { configuration.dropout = v.dropout }
         if !given.contains(TrainingSettings.dropoutMasks.name) { configuration.dropoutMasks = v.masks }
         if !given.contains(TrainingSettings.inputDropout.name) { configuration.inputDropout = v.inputDropout }
+        if !given.contains(TrainingSettings.weightDrop.name) { configuration.weightDrop = v.weightDrop }
+        if let decay = v.decay, !given.contains(TrainingSettings.decay.name) { configuration.decay = decay }
     }
 }
 
-/// The rule of `--regularization auto`: strong regularization once the budget reads the training text
-/// several times, light below.
+/// The rule of `--regularization auto`: light below a few passes of the training text, strong from
+/// `strongFromPasses`, heavy from `heavyFromPasses`.
 ///
-/// Measured at ten minutes (BENCHMARKS.md, quality): on tiny-shakespeare, which that budget reads
-/// 6 times by `TrainingBudget`'s estimate (about 10 in fact), `strong` reached 1.4092 against `light`'s
-/// 1.4637; on the KJV, read 1.5 times (2.4 in fact), `light` reached 1.1630 against `strong`'s 1.1764.
-/// The threshold sits between those two points.
+/// Measured (BENCHMARKS.md, quality):
+/// - at ten minutes on tiny-shakespeare, which that budget reads 6 times by `TrainingBudget`'s
+///   estimate (about 10 in fact), `strong` reached 1.4092 against `light`'s 1.4637;
+/// - on the KJV in ten minutes, read 1.5 times (2.4 in fact), `light` reached 1.1630 against
+///   `strong`'s 1.1764;
+/// - an hour on tiny-shakespeare reads it 36 times: 2 x 1024 with dropout 0.3 and WSD overfit at the
+///   peak rate (best 1.4416); `heavy`'s values reached 1.4081, and more of each (dropout 0.5,
+///   DropConnect 0.3) 1.4241.
+/// Each threshold sits between two measured points: 3 between 1.5 and 6, and 15 between 6 and 36
+/// (their geometric middle); budgets between them are not measured.
 public enum RegularizationRule {
     /// Passes of the training text (`TrainingBudget.passes`) from which `auto` chooses `strong`.
     public static let strongFromPasses = 3.0
+    /// Passes from which `auto` chooses `heavy`.
+    public static let heavyFromPasses = 15.0
 
     /// The recipe for a corpus of `corpusCharacters` training characters under `configuration`'s limits.
     public static func choose(_ preset: RegularizationPreset, corpusCharacters: Int,
@@ -76,11 +110,18 @@ public enum RegularizationRule {
             return RegularizationChoice(preset: preset, reason: "--regularization \(preset.rawValue) is \(preset.phrase)")
         }
         let budget = TrainingBudget(corpusCharacters: corpusCharacters, configuration: configuration)
-        let chosen: RegularizationPreset = budget.passes >= strongFromPasses ? .strong : .light
-        let comparison = chosen == .strong ? "at least" : "fewer than"
-        let reason = String(format: "--regularization auto chose %@ (%@): the budget reads the training text %.2f times, %@ %@",
-                            chosen.rawValue, chosen.phrase, budget.passes, comparison,
-                            TrainingSetting<Double>.decimal(strongFromPasses))
+        let chosen: RegularizationPreset
+        let comparison: String
+        switch budget.passes {
+        case heavyFromPasses...:
+            (chosen, comparison) = (.heavy, "at least \(TrainingSetting<Double>.decimal(heavyFromPasses))")
+        case strongFromPasses...:
+            (chosen, comparison) = (.strong, "at least \(TrainingSetting<Double>.decimal(strongFromPasses)), fewer than \(TrainingSetting<Double>.decimal(heavyFromPasses))")
+        default:
+            (chosen, comparison) = (.light, "fewer than \(TrainingSetting<Double>.decimal(strongFromPasses))")
+        }
+        let reason = String(format: "--regularization auto chose %@ (%@): the budget reads the training text %.2f times, %@",
+                            chosen.rawValue, chosen.phrase, budget.passes, comparison)
         return RegularizationChoice(preset: chosen, reason: reason)
     }
 }

@@ -5,10 +5,15 @@ import Foundation
 ///
 /// One step: the next `[batch, seq]` window of every lane, forward and backward with the state
 /// carried in (reset before each `[DOC]`), global-norm clipping, one Adam update at the schedule's
-/// rate. A step whose loss or gradient is not finite is skipped; too many in a row end training.
+/// rate, then with `ema` the update of the weights' moving average (`WeightAverage`), which is what
+/// evaluations score and the model file holds. A step whose loss or gradient is not finite is
+/// skipped; too many in a row end training.
 public final class Trainer {
     public let configuration: TrainingConfiguration
     public let model: LanguageModel
+    /// The model evaluated and saved: the average of the weights when `ema` is on (sharing
+    /// `WeightAverage.values`), else `model` itself.
+    public let evaluatedModel: LanguageModel
     public let vocabulary: Vocabulary
     public let textOptions: TextOptions
     public let folder: ModelFolder
@@ -22,6 +27,8 @@ public final class Trainer {
     private let communicator: Communicator
     private let optimizer: AdamOptimizer
     private let gradients: ParameterBuffer
+    /// The moving average of the weights, when `ema` is on.
+    private let average: WeightAverage?
     private var batcher: Batcher<AnyTokenSource>
     private let state: RecurrentState
     private var random: QuillRandom
@@ -145,6 +152,9 @@ public final class Trainer {
         optimizer.m.pointer.update(from: checkpoint.adamM.pointer, count: model.layout.count)
         optimizer.v.pointer.update(from: checkpoint.adamV.pointer, count: model.layout.count)
         optimizer.stepCount = checkpoint.adamSteps
+        if let average, let saved = checkpoint.average {
+            average.values.pointer.update(from: saved.pointer, count: model.layout.count)
+        }
         stepCount = checkpoint.step
         bestValidationLoss = checkpoint.bestValidationLoss
         bestStep = checkpoint.bestStep
@@ -181,6 +191,8 @@ public final class Trainer {
                             threads: threads, communicator: communicator, regularization: configuration.regularizers)
         optimizer = AdamOptimizer(layout: model.layout, configuration: configuration)
         gradients = ParameterBuffer(layout: model.layout)
+        average = configuration.ema > 0 ? WeightAverage(decay: configuration.ema, startingFrom: model.weights) : nil
+        evaluatedModel = average.map { LanguageModel(weights: $0.values) } ?? model
         inputs = [Int32](repeating: 0, count: configuration.batch * configuration.seq)
         targets = inputs
     }
@@ -269,6 +281,7 @@ public final class Trainer {
             let clip = GradientClipping.clip(gradients, maxNorm: configuration.clip)
             if loss.isFinite && clip.isFinite {
                 optimizer.step(weights: model.weights, gradients: gradients, learningRate: rate)
+                average?.update(toward: model.weights, afterUpdates: optimizer.stepCount - 1)
                 skippedInARow = 0
                 smoothedLoss = 0.98 * smoothedLoss + 0.02 * Double(loss)
                 smoothedWeight = 0.98 * smoothedWeight + 0.02
@@ -383,7 +396,7 @@ public final class Trainer {
         // Rank 0 scores, and every rank takes its figure, so all make the same decisions.
         var loss = 0.0
         if communicator.isRoot {
-            let evaluator = Evaluator(model: model, batch: Trainer.evaluationBatch, seq: 128, precision: configuration.precision)
+            let evaluator = Evaluator(model: evaluatedModel, batch: Trainer.evaluationBatch, seq: 128, precision: configuration.precision)
             loss = evaluator.evaluate(validationTokens).natsPerCharacter
         }
         if communicator.size > 1 { loss = communicator.broadcast(loss) }
@@ -409,12 +422,12 @@ public final class Trainer {
             var modelInfo = info
             if let best = bestValidationLoss { modelInfo["validation_nats_per_char"] = String(format: "%.6f", best) }
             let file = ModelFile(configuration: model.configuration, vocabulary: vocabulary, textOptions: textOptions,
-                                 weights: model.weights, step: stepCount, info: modelInfo)
+                                 weights: evaluatedModel.weights, step: stepCount, info: modelInfo)
             try file.write(to: folder.model)
         }
         let checkpoint = TrainingCheckpoint(
             configuration: configuration, vocabulary: vocabulary, textOptions: textOptions,
-            corpusFingerprint: corpusFingerprint, weights: model.weights, adamM: optimizer.m, adamV: optimizer.v,
+            corpusFingerprint: corpusFingerprint, weights: model.weights, average: average?.values, adamM: optimizer.m, adamV: optimizer.v,
             adamSteps: optimizer.stepCount, recurrentState: state, random: random, position: batcher.position,
             step: stepCount, schedule: schedule, scheduleFixed: scheduleFixed,
             bestValidationLoss: bestValidationLoss, bestStep: bestStep,

@@ -5,7 +5,8 @@ import Foundation
 ///
 /// Tensors: `weights` [N] (the latest weights, F32), `adam.m` and `adam.v` [N] (F32),
 /// `lstm.h` and `lstm.c` [layers, batch, H] (the state carried into the next window, F32),
-/// `random` [4] (the generator's state, U64). Metadata: `format` (`quill.training-state`),
+/// `random` [4] (the generator's state, U64), and with `ema` on `weights.average` [N] (the moving
+/// average of the weights, F32). Metadata: `format` (`quill.training-state`),
 /// `format_version` (`1`) and `checkpoint`, a JSON object with the settings, vocabulary,
 /// corpus fingerprint, data position, step counts, schedule and validation history.
 struct TrainingCheckpoint {
@@ -14,6 +15,8 @@ struct TrainingCheckpoint {
     var textOptions: TextOptions
     var corpusFingerprint: String
     var weights: ParameterBuffer
+    /// The moving average of the weights, present exactly when the configuration's `ema` is positive.
+    var average: ParameterBuffer? = nil
     var adamM: ParameterBuffer
     var adamV: ParameterBuffer
     var adamSteps: Int
@@ -65,14 +68,18 @@ struct TrainingCheckpoint {
         let json = try JSONOutput.line(header)
         let s = recurrentState
         let stateShape = [s.layers, s.batch, s.hiddenSize]
-        let data = SafeTensors.encode([
+        var tensors = [
             SafeTensorsTensor(name: "weights", shape: [weights.count], floats: UnsafeBufferPointer(weights.elements)),
             SafeTensorsTensor(name: "adam.m", shape: [adamM.count], floats: UnsafeBufferPointer(adamM.elements)),
             SafeTensorsTensor(name: "adam.v", shape: [adamV.count], floats: UnsafeBufferPointer(adamV.elements)),
             SafeTensorsTensor(name: "lstm.h", shape: stateShape, floats: UnsafeBufferPointer(s.h)),
             SafeTensorsTensor(name: "lstm.c", shape: stateShape, floats: UnsafeBufferPointer(s.c)),
             .integers(name: "random", dtype: .u64, shape: [4], values: random.stateWords),
-        ], metadata: ["format": Self.formatName, "format_version": Self.formatVersion, "checkpoint": json], checksum: true)
+        ]
+        if let average {
+            tensors.append(SafeTensorsTensor(name: "weights.average", shape: [average.count], floats: UnsafeBufferPointer(average.elements)))
+        }
+        let data = SafeTensors.encode(tensors, metadata: ["format": Self.formatName, "format_version": Self.formatVersion, "checkpoint": json], checksum: true)
         do {
             try AtomicFile.write(data, to: url)
         } catch let error as FileError {
@@ -147,8 +154,11 @@ struct TrainingCheckpoint {
         // Every F32 tensor must have its shape before anything is allocated: the tensors tile the
         // file, so a header that claims a huge model cannot allocate more than the file holds.
         let stateShape = [header.model.layers, header.configuration.batch, header.model.hiddenSize]
-        for (name, shape) in [("weights", [layout.count]), ("adam.m", [layout.count]), ("adam.v", [layout.count]),
-                              ("lstm.h", stateShape), ("lstm.c", stateShape)] {
+        let averaged = header.configuration.ema > 0
+        var expected = [("weights", [layout.count]), ("adam.m", [layout.count]), ("adam.v", [layout.count]),
+                        ("lstm.h", stateShape), ("lstm.c", stateShape)]
+        if averaged { expected.append(("weights.average", [layout.count])) }
+        for (name, shape) in expected {
             guard let entry = file.entry(named: name), entry.dtype == .f32, entry.shape == shape else {
                 throw CheckpointError.unreadable(path: path, reason: "its tensor \(name) is missing or not F32 of shape \(shape)")
             }
@@ -159,6 +169,8 @@ struct TrainingCheckpoint {
         try floats("weights", [layout.count], into: weights.pointer)
         try floats("adam.m", [layout.count], into: m.pointer)
         try floats("adam.v", [layout.count], into: v.pointer)
+        let average = averaged ? ParameterBuffer(layout: layout) : nil
+        if let average { try floats("weights.average", [layout.count], into: average.pointer) }
         let state = RecurrentState(configuration: header.model, batch: header.configuration.batch)
         try floats("lstm.h", [state.layers, state.batch, state.hiddenSize], into: state.h.baseAddress!)
         try floats("lstm.c", [state.layers, state.batch, state.hiddenSize], into: state.c.baseAddress!)
@@ -178,12 +190,13 @@ struct TrainingCheckpoint {
         guard let random = QuillRandom(state: words) else {
             throw CheckpointError.unreadable(path: path, reason: "its random generator state is all zeros")
         }
-        guard file.tensors.count == 6 else {
-            throw CheckpointError.unreadable(path: path, reason: "it holds \(file.tensors.count) tensors instead of 6")
+        let tensorCount = averaged ? 7 : 6
+        guard file.tensors.count == tensorCount else {
+            throw CheckpointError.unreadable(path: path, reason: "it holds \(file.tensors.count) tensors instead of \(tensorCount)")
         }
         return TrainingCheckpoint(
             configuration: header.configuration, vocabulary: vocabulary, textOptions: header.text,
-            corpusFingerprint: header.corpusFingerprint, weights: weights, adamM: m, adamV: v, adamSteps: header.adamSteps,
+            corpusFingerprint: header.corpusFingerprint, weights: weights, average: average, adamM: m, adamV: v, adamSteps: header.adamSteps,
             recurrentState: state, random: random, position: header.position, step: header.step,
             schedule: header.schedule, scheduleFixed: header.scheduleFixed, bestValidationLoss: header.bestValidationLoss,
             bestStep: header.bestStep, evaluationsWithoutImprovement: header.evaluationsWithoutImprovement,

@@ -44,6 +44,8 @@ public struct TrainingConfiguration: Codable, Equatable, Sendable {
     public var weightDecay: Double = TrainingSettings.weightDecay.defaultValue
     /// Largest global L2 norm of the gradients; larger ones are scaled down to it.
     public var clip: Float = TrainingSettings.clip.defaultValue
+    /// Decay of the exponential moving average of the weights that is evaluated and saved (`WeightAverage`); 0 is off.
+    public var ema: Float = TrainingSettings.ema.defaultValue
 
     // Schedule.
     /// Steps of linear warm-up to the peak learning rate.

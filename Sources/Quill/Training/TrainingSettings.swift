@@ -23,26 +23,26 @@ public enum TrainingSettings {
         \.layers, name: "layers", default: 2, summary: "Stacked LSTM layers (L)", range: 1...16, typical: "1-3")
     public static let regularization = TrainingSetting<RegularizationPreset>(
         \.regularization, name: "regularization", default: .auto,
-        summary: "Dropout recipe: auto picks strong when the budget reads the training text \(TrainingSetting<Double>.decimal(RegularizationRule.strongFromPasses)) times or more, light below (see RegularizationRule) and prints why; off is no dropout, light is dropout 0.1 with a mask per step, strong is dropout 0.2 with locked masks and input dropout 0.1; a dropout, mask kind or input dropout given overrides its part")
+        summary: "Regularization recipe: auto picks light when the budget reads the training text fewer than \(TrainingSetting<Double>.decimal(RegularizationRule.strongFromPasses)) times, strong from there, heavy from \(TrainingSetting<Double>.decimal(RegularizationRule.heavyFromPasses)) times (see RegularizationRule) and prints why; off is no dropout, light is dropout 0.1 with a mask per step, strong is dropout 0.2 with locked masks and input dropout 0.1, heavy is dropout 0.4 with locked masks, input dropout 0.15, DropConnect 0.25 and the cosine decay; a dropout, mask kind, input dropout, DropConnect or (for heavy) decay given overrides its part")
         .addedLater(readingAbsentAs: .auto)
     public static let dropout = TrainingSetting<Float>(
         \.dropout, name: "dropout", default: 0.1,
         summary: "Dropout probability between layers and before the decoder, in training only",
-        lower: .from(0), upper: .below(1), typical: "0-0.5", defaultText: "from the regularization recipe: 0.1 for light, 0.2 for strong")
+        lower: .from(0), upper: .below(1), typical: "0-0.5", defaultText: "from the regularization recipe: 0.1 for light, 0.2 for strong, 0.4 for heavy")
     public static let dropoutMasks = TrainingSetting<DropoutMasks>(
         \.dropoutMasks, name: "dropoutMasks", default: .step,
         summary: "How dropout and input-dropout masks are drawn: step draws one per step, window one per lane per window (variational, locked dropout)",
-        defaultText: "from the regularization recipe: step for light, window for strong")
+        defaultText: "from the regularization recipe: step for light, window for strong and heavy")
         .addedLater(readingAbsentAs: .step)
     public static let inputDropout = TrainingSetting<Float>(
         \.inputDropout, name: "inputDropout", default: 0,
         summary: "Locked dropout on the first LSTM layer's input: one mask per lane per window, in training only",
-        lower: .from(0), upper: .below(1), typical: "0-0.4", defaultText: "from the regularization recipe: 0 for light, 0.1 for strong")
+        lower: .from(0), upper: .below(1), typical: "0-0.4", defaultText: "from the regularization recipe: 0 for light, 0.1 for strong, 0.15 for heavy")
         .addedLater(readingAbsentAs: 0)
     public static let weightDrop = TrainingSetting<Float>(
         \.weightDrop, name: "weightDrop", default: 0,
         summary: "DropConnect on each layer's recurrent weights W_hh (AWD-LSTM): one mask per window, shared by every lane",
-        lower: .from(0), upper: .below(1), typical: "0-0.5")
+        lower: .from(0), upper: .below(1), typical: "0-0.5", defaultText: "from the regularization recipe: 0.25 for heavy, 0 for the others")
         .addedLater(readingAbsentAs: 0)
     public static let embeddingDropout = TrainingSetting<Float>(
         \.embeddingDropout, name: "embeddingDropout", default: 0,
@@ -76,6 +76,11 @@ public enum TrainingSettings {
     public static let clip = TrainingSetting<Float>(
         \.clip, name: "clip", default: 5, summary: "Largest global L2 norm of the gradients; larger ones are scaled down",
         lower: .above(0), upper: nil)
+    public static let ema = TrainingSetting<Float>(
+        \.ema, name: "ema", default: 0,
+        summary: "Decay of an exponential moving average of the weights, updated after every step (0.999 averages about the last thousand); evaluations, the kept model and the model file use the average, and training goes on from the weights themselves; 0 is off",
+        lower: .from(0), upper: .below(1), typical: "0.998-0.9995")
+        .addedLater(readingAbsentAs: 0)
 
     // Schedule.
     public static let warmupSteps = TrainingSetting<Int>(
@@ -83,7 +88,8 @@ public enum TrainingSettings {
         unit: "steps", range: 0...1_000_000_000)
     public static let decay = TrainingSetting<LearningRateDecay>(
         \.decay, name: "decay", default: .wsd,
-        summary: "Learning-rate decay after warm-up, to the step limit or what fits in the time limit; wsd holds the peak and decays over the last fifth, so a run continued past its limit loses little")
+        summary: "Learning-rate decay after warm-up, to the step limit or what fits in the time limit; wsd holds the peak and decays over the last fifth, so a run continued past its limit loses little; cosine falls from the start",
+        defaultText: "wsd, or cosine with the heavy regularization recipe")
     public static let decaySteps = TrainingSetting<Int>(
         \.decaySteps, name: "decaySteps", default: 0, summary: "Steps the decay runs over, warm-up included",
         unit: "steps", range: 0...1_000_000_000, zeroMeans: "the step limit, or what fits in the time limit")
@@ -137,7 +143,7 @@ public enum TrainingSettings {
 
     /// Every setting, in the order of the configuration's fields.
     public static let all: [any AnyTrainingSetting] = [
-        size, embeddingSize, hiddenSize, layers, regularization, dropout, dropoutMasks, inputDropout, weightDrop, embeddingDropout, batch, seq, learningRate, beta1, beta2, epsilon, weightDecay, clip,
+        size, embeddingSize, hiddenSize, layers, regularization, dropout, dropoutMasks, inputDropout, weightDrop, embeddingDropout, batch, seq, learningRate, beta1, beta2, epsilon, weightDecay, clip, ema,
         warmupSteps, decay, decaySteps, minimumLearningRateFraction, steps, epochs, timeLimit, evalEvery,
         validationFraction, earlyStopPatience, keepSnapshots, precision, seed,
     ]

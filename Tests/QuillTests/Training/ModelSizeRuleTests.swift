@@ -45,12 +45,13 @@ final class ModelSizeRuleTests: XCTestCase {
         configuration.inputDropout = 0.15
         configuration.weightDrop = 0.3
         configuration.embeddingDropout = 0.05
+        configuration.ema = 0.99
         configuration.regularization = .strong
         configuration.size = .large
         let encoded = try JSONEncoder().encode(configuration)
         var object = try XCTUnwrap(JSONSerialization.jsonObject(with: encoded) as? [String: Any])
         XCTAssertEqual(TrainingSettings.addedLater,
-                       ["size", "regularization", "dropoutMasks", "inputDropout", "weightDrop", "embeddingDropout"])
+                       ["size", "regularization", "dropoutMasks", "inputDropout", "weightDrop", "embeddingDropout", "ema"])
         for name in TrainingSettings.addedLater { XCTAssertNotNil(object.removeValue(forKey: name), name) }
         let old = try JSONSerialization.data(withJSONObject: object)
         let decoded = try StrictJSONDecoder().decode(TrainingConfiguration.self, from: Array(old))
@@ -60,6 +61,7 @@ final class ModelSizeRuleTests: XCTestCase {
         before.inputDropout = 0
         before.weightDrop = 0
         before.embeddingDropout = 0
+        before.ema = 0
         before.regularization = .auto
         before.size = .auto
         XCTAssertEqual(decoded, before)
