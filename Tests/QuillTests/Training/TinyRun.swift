@@ -18,3 +18,14 @@ extension TrainingConfiguration {
         return c
     }
 }
+
+extension TrainingSplit {
+    /// 4,000 seeded random ids of six letters (1...6) between two document markers, 10% held out.
+    static func randomSixLetters() throws -> TrainingSplit {
+        var random = QuillRandom(seed: 4)
+        var tokens: [Int32] = [0]
+        for _ in 0..<4000 { tokens.append(Int32(1 + random.next() % 6)) }
+        tokens.append(0)
+        return try TrainingSplit.split(tokens: tokens, validationFraction: 0.1)
+    }
+}

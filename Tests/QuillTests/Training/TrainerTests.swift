@@ -4,16 +4,8 @@ import XCTest
 
 /// The trainer's guard against non-finite steps, in-process with a poisoned gradient.
 final class TrainerTests: XCTestCase {
-    private func corpus() throws -> TrainingSplit {
-        var random = QuillRandom(seed: 4)
-        var tokens: [Int32] = [0]
-        for _ in 0..<4000 { tokens.append(Int32(1 + random.next() % 6)) }
-        tokens.append(0)
-        return try TrainingSplit.split(tokens: tokens, validationFraction: 0.1)
-    }
-
     private func makeTrainer(folder: URL, steps: Int, patience: Int = 0) throws -> Trainer {
-        let split = try corpus()
+        let split = try TrainingSplit.randomSixLetters()
         var c = TrainingConfiguration.tiny(steps: steps, evalEvery: 5)
         c.earlyStopPatience = patience
         return try Trainer(configuration: c, training: split.training, validation: split.validation,
@@ -64,7 +56,7 @@ final class TrainerTests: XCTestCase {
         // The saved state resumes and trains on.
         var limits = trainer.configuration
         limits.steps = 40
-        let split = try corpus()
+        let split = try TrainingSplit.randomSixLetters()
         let resumed = try Trainer(resuming: ModelFolder(folder), limits: limits, training: split.training,
                                   validation: split.validation, vocabulary: trainer.vocabulary, textOptions: TextOptions())
         XCTAssertEqual(try resumed.run().steps, 40)

@@ -41,18 +41,10 @@ final class WeightAverageTests: XCTestCase {
         }
     }
 
-    private func corpus() throws -> TrainingSplit {
-        var random = QuillRandom(seed: 4)
-        var tokens: [Int32] = [0]
-        for _ in 0..<4000 { tokens.append(Int32(1 + random.next() % 6)) }
-        tokens.append(0)
-        return try TrainingSplit.split(tokens: tokens, validationFraction: 0.1)
-    }
-
     func testTheTrainerEvaluatesAndSavesTheAverageAndASkippedStepLeavesItAlone() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("quill-ema-\(UUID())")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let split = try corpus()
+        let split = try TrainingSplit.randomSixLetters()
         var c = TrainingConfiguration.tiny(steps: 30, evalEvery: 10)
         c.ema = 0.9
         let trainer = try Trainer(configuration: c, training: split.training, validation: split.validation,
