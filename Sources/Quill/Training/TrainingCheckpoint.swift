@@ -190,7 +190,7 @@ struct TrainingCheckpoint {
         guard let random = QuillRandom(state: words) else {
             throw CheckpointError.unreadable(path: path, reason: "its random generator state is all zeros")
         }
-        let tensorCount = averaged ? 7 : 6
+        let tensorCount = expected.count + 1  // and random
         guard file.tensors.count == tensorCount else {
             throw CheckpointError.unreadable(path: path, reason: "it holds \(file.tensors.count) tensors instead of \(tensorCount)")
         }

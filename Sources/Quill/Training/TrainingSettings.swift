@@ -23,7 +23,7 @@ public enum TrainingSettings {
         \.layers, name: "layers", default: 2, summary: "Stacked LSTM layers (L)", range: 1...16, typical: "1-3")
     public static let regularization = TrainingSetting<RegularizationPreset>(
         \.regularization, name: "regularization", default: .auto,
-        summary: "Regularization recipe: auto picks light when the budget reads the training text fewer than \(TrainingSetting<Double>.decimal(RegularizationRule.strongFromPasses)) times, strong from there, heavy from \(TrainingSetting<Double>.decimal(RegularizationRule.heavyFromPasses)) times (see RegularizationRule) and prints why; off is no dropout, light is dropout 0.1 with a mask per step, strong is dropout 0.2 with locked masks and input dropout 0.1, heavy is dropout 0.4 with locked masks, input dropout 0.15, DropConnect 0.25 and the cosine decay; a dropout, mask kind, input dropout, DropConnect or (for heavy) decay given overrides its part")
+        summary: "Regularization recipe: auto picks light when the budget reads the training text fewer than \(TrainingSetting<Double>.decimal(RegularizationRule.strongFromPasses)) times, strong from there, heavy from \(TrainingSetting<Double>.decimal(RegularizationRule.heavyFromPasses)) times (see RegularizationRule) and prints why; \(RegularizationPreset.allCases.filter { $0 != .auto }.map { "\($0.rawValue) is \($0.phrase)" }.joined(separator: "; ")); a dropout, mask kind, input dropout, DropConnect or (for heavy) decay given overrides its part")
         .addedLater(readingAbsentAs: .auto)
     public static let dropout = TrainingSetting<Float>(
         \.dropout, name: "dropout", default: 0.1,
