@@ -239,7 +239,12 @@ struct BenchBudget: ParsableCommand {
         var described = [quillDefaults ? "quill-defaults" : "peer"]
         if quillDefaults || c.regularization != .auto {
             // Quill's defaults choose the regularization from the budget as train does; a recipe named applies either way.
-            let choice = settings.applyRegularization(to: &c, corpusCharacters: training.count)
+            let shape = c
+            let choice = settings.applyRegularization(to: &c, corpusCharacters: training.count) {
+                TrainingSpeedProbe.charactersPerSecond(hiddenSize: ModelSizeRule.widths[.medium]!, layers: 2,
+                                                       vocabularySize: vocabulary.count, configuration: shape,
+                                                       threads: options.threads)
+            }
             if settings.regularization == nil { described.append("regularization \(choice.preset.rawValue)") }
         }
         if !settings.typed.isEmpty { described.append(settings.typed) }

@@ -78,10 +78,12 @@ struct RecipeOptions: ParsableArguments {
     }
 
     /// Sets the regularization recipe's values in `configuration`, except the ones given as flags;
-    /// `auto` is decided by `RegularizationRule` from `corpusCharacters` and the limits.
-    func applyRegularization(to configuration: inout TrainingConfiguration, corpusCharacters: Int) -> RegularizationChoice {
+    /// `auto` is decided by `RegularizationRule` from `corpusCharacters`, the limits and the default
+    /// model's speed on this machine (`charactersPerSecond`, asked only for a time limit).
+    func applyRegularization(to configuration: inout TrainingConfiguration, corpusCharacters: Int,
+                             charactersPerSecond: () -> Double) -> RegularizationChoice {
         let choice = RegularizationRule.choose(configuration.regularization, corpusCharacters: corpusCharacters,
-                                               configuration: configuration)
+                                               configuration: configuration, charactersPerSecond: charactersPerSecond)
         choice.apply(to: &configuration, except: givenSettings)
         return choice
     }

@@ -171,10 +171,14 @@ extension QuillCommand {
             try memory.check(Self.estimate(shape, vocabularySize: base?.vocabulary.count ?? 2, corpusBytes: corpusBytes))
 
             let data = try loadCorpus(&configuration, textOptions: textOptions, base: base, folder: folder, terminal: terminal)
+            // The rules count a time limit in this machine's speed, measured when first asked.
+            if !resume { try ranks.checkLanes(batch: configuration.batch) }
+            let speeds = MeasuredSpeeds(configuration: configuration, vocabularySize: data.vocabulary.count,
+                                        communicator: ranks.communicator, terminal: terminal)
             if !resume && base == nil && (hidden == nil || layers == nil) {
                 // --size: the width and depth not given, from the corpus and the budget.
                 let choice = ModelSizeRule.choose(configuration.size, corpusCharacters: data.data.training.count,
-                                                  configuration: configuration)
+                                                  configuration: configuration, speed: speeds.charactersPerSecond(width:))
                 if hidden == nil { configuration.hiddenSize = choice.hiddenSize }
                 if layers == nil { configuration.layers = choice.layers }
                 shape = configuration
@@ -182,7 +186,9 @@ extension QuillCommand {
             }
             if !resume {
                 // --regularization: the recipe's parts not given (dropout, DropConnect, ...), from the budget.
-                let choice = recipe.applyRegularization(to: &configuration, corpusCharacters: data.data.training.count)
+                let choice = recipe.applyRegularization(to: &configuration, corpusCharacters: data.data.training.count) {
+                    speeds.charactersPerSecond(width: ModelSizeRule.widths[.medium]!)
+                }
                 shape = configuration
                 let overridden = recipe.givenParts(of: choice)
                 let verb = overridden.count == 1 ? "overrides its part" : "override their parts"

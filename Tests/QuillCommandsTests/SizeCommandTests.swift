@@ -33,6 +33,24 @@ final class SizeCommandTests: XCTestCase {
         XCTAssertEqual(c.status, 0, c.stderr)
         XCTAssertFalse(c.stdout.contains("size:"), c.stdout)
     }
+
+    func testATimeLimitIsCountedInTheSpeedMeasuredAtStart() throws {
+        let dir = TestCorpus.folder()
+        let corpus = TestCorpus.file(in: dir, characters: 4_000)
+        let out = dir.appendingPathComponent("timed")
+        let r = try QuillBinary.run(["train", corpus, "--out", out.path, "--hidden", "8", "--embed", "4", "--batch", "2",
+                                     "--seq", "8", "--time", "1s", "--eval-every", "1000", "--sample-length", "0"])
+        XCTAssertEqual(r.status, 0, r.stderr)
+        // Both rules ask for 2 x 512's speed; it is measured once, printed, and the size's reason counts the second in it.
+        let prefix = "speed: 2 x 512 trains about "
+        let speedLines = r.stdout.split(separator: "\n").filter { $0.hasPrefix(prefix) }
+        XCTAssertEqual(speedLines.count, 1, r.stdout)
+        let figure = try XCTUnwrap(speedLines.first?.dropFirst(prefix.count).split(separator: " ").first)
+        XCTAssertGreaterThan(try XCTUnwrap(Int(figure)), 0)
+        XCTAssertTrue(r.stdout.contains("(1 s at about \(figure) characters a second)"), r.stdout)
+        XCTAssertTrue(r.stdout.contains("regularization: --regularization auto chose"), r.stdout)
+        XCTAssertFalse(r.stdout.contains("2 x 1024"), "a corpus under 1M characters never measures the wide model: \(r.stdout)")
+    }
 }
 
 /// `quill train --regularization`: the recipe chosen from the budget and printed, fixed recipes, and flags overriding parts.
@@ -50,9 +68,10 @@ final class RegularizationChoiceCommandTests: XCTestCase {
         let dir = TestCorpus.folder()
         let corpus = TestCorpus.file(in: dir, characters: 1_000)
 
-        // Three epochs read the text three times: strong, with its values in the saved run.
-        let (a, strong) = try train(corpus, dir.appendingPathComponent("a"), ["--epochs", "3"])
-        XCTAssertTrue(a.stdout.contains("regularization: --regularization auto chose strong (dropout 0.2 with locked masks, input dropout 0.1): the budget reads the training text 3.00 times, at least 3"), a.stdout)
+        // Five epochs read the text five times: strong, with its values in the saved run.
+        let (a, strong) = try train(corpus, dir.appendingPathComponent("a"), ["--epochs", "5"])
+        XCTAssertTrue(a.stdout.contains("regularization: --regularization auto chose strong (dropout 0.2 with locked masks, input dropout 0.1): the budget reads the training text 5.00 times, at least 5, fewer than 24"), a.stdout)
+        XCTAssertFalse(a.stdout.contains("speed:"), "no time limit, so nothing is measured: \(a.stdout)")
         XCTAssertEqual([strong.dropout, strong.inputDropout], [0.2, 0.1])
         XCTAssertEqual(strong.dropoutMasks, .window)
         XCTAssertEqual(strong.regularization, .auto)
@@ -64,7 +83,7 @@ final class RegularizationChoiceCommandTests: XCTestCase {
         XCTAssertEqual(light.dropoutMasks, .step)
 
         // A flag given replaces its part of the recipe and is named.
-        let (c, mixed) = try train(corpus, dir.appendingPathComponent("c"), ["--epochs", "3", "--dropout", "0.05"])
+        let (c, mixed) = try train(corpus, dir.appendingPathComponent("c"), ["--epochs", "5", "--dropout", "0.05"])
         XCTAssertTrue(c.stdout.contains("chose strong") && c.stdout.contains("(--dropout given overrides its part)"), c.stdout)
         XCTAssertEqual([mixed.dropout, mixed.inputDropout], [0.05, 0.1])
         XCTAssertEqual(mixed.dropoutMasks, .window)
@@ -75,18 +94,18 @@ final class RegularizationChoiceCommandTests: XCTestCase {
         XCTAssertEqual([off.dropout, off.inputDropout], [0, 0])
         XCTAssertEqual(off.regularization, .off)
 
-        // Fifteen epochs: heavy, DropConnect and the cosine decay with it; a decay given overrides its part.
-        let (f, heavy) = try train(corpus, dir.appendingPathComponent("f"), ["--epochs", "15"])
-        XCTAssertTrue(f.stdout.contains("regularization: --regularization auto chose heavy (dropout 0.4 with locked masks, input dropout 0.15, DropConnect 0.25, cosine decay): the budget reads the training text 15.00 times, at least 15\n"), f.stdout)
+        // 24 epochs: heavy, DropConnect and the cosine decay with it; a decay given overrides its part.
+        let (f, heavy) = try train(corpus, dir.appendingPathComponent("f"), ["--epochs", "24"])
+        XCTAssertTrue(f.stdout.contains("regularization: --regularization auto chose heavy (dropout 0.4 with locked masks, input dropout 0.15, DropConnect 0.25, cosine decay): the budget reads the training text 24.00 times, at least 24\n"), f.stdout)
         XCTAssertEqual([heavy.dropout, heavy.inputDropout, heavy.weightDrop], [0.4, 0.15, 0.25])
         XCTAssertEqual(heavy.dropoutMasks, .window)
         XCTAssertEqual(heavy.decay, .cosine)
-        let (g, kept) = try train(corpus, dir.appendingPathComponent("g"), ["--epochs", "15", "--decay", "wsd", "--weight-drop", "0"])
+        let (g, kept) = try train(corpus, dir.appendingPathComponent("g"), ["--epochs", "24", "--decay", "wsd", "--weight-drop", "0"])
         XCTAssertTrue(g.stdout.contains("chose heavy") && g.stdout.contains("(--weight-drop, --decay given override their parts)"), g.stdout)
         XCTAssertEqual([kept.dropout, kept.weightDrop], [0.4, 0])
         XCTAssertEqual(kept.decay, .wsd)
         // A recipe without a schedule does not count --decay as one of its parts.
-        let (h, _) = try train(corpus, dir.appendingPathComponent("h"), ["--epochs", "3", "--decay", "cosine"])
+        let (h, _) = try train(corpus, dir.appendingPathComponent("h"), ["--epochs", "5", "--decay", "cosine"])
         XCTAssertTrue(h.stdout.contains("chose strong") && !h.stdout.contains("given overrides"), h.stdout)
 
         let bad = try QuillBinary.run(["train", corpus, "--out", dir.appendingPathComponent("e").path, "--regularization", "extreme"] + quick)

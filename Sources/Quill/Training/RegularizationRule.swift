@@ -85,31 +85,37 @@ public struct RegularizationChoice: Equatable, Sendable {
 }
 
 /// The rule of `--regularization auto`: light below a few passes of the training text, strong from
-/// `strongFromPasses`, heavy from `heavyFromPasses`.
+/// `strongFromPasses`, heavy from `heavyFromPasses`, counted as passes of the default model
+/// (2 x 512) at the speed measured on this machine (`TrainingBudget`, `TrainingSpeedProbe`).
 ///
-/// Measured (BENCHMARKS.md, quality):
-/// - at ten minutes on tiny-shakespeare, which that budget reads 6 times by `TrainingBudget`'s
-///   estimate (about 10 in fact), `strong` reached 1.4092 against `light`'s 1.4637;
-/// - on the KJV in ten minutes, read 1.5 times (2.4 in fact), `light` reached 1.1630 against
-///   `strong`'s 1.1764;
-/// - an hour on tiny-shakespeare reads it 36 times: 2 x 1024 with dropout 0.3 and WSD overfit at the
-///   peak rate (best 1.4416); `heavy`'s values reached 1.4081, and more of each (dropout 0.5,
+/// Measured (BENCHMARKS.md, quality), on a machine that trains 2 x 512 at about 16,100 characters a
+/// second in a run:
+/// - ten minutes on tiny-shakespeare read it 9.7 times: `strong` reached 1.4092 against `light`'s 1.4637;
+/// - ten minutes on the KJV read it 2.4 times: `light` reached 1.1630 against `strong`'s 1.1764;
+/// - an hour on tiny-shakespeare is 58 passes of 2 x 512: 2 x 1024 with dropout 0.3 and WSD overfit
+///   at the peak rate (best 1.4416); `heavy`'s values reached 1.4081, and more of each (dropout 0.5,
 ///   DropConnect 0.3) 1.4241.
-/// Each threshold sits between two measured points: 3 between 1.5 and 6, and 15 between 6 and 36
-/// (their geometric middle); budgets between them are not measured.
+/// Each threshold sits near the geometric middle of two measured points: 5 between 2.4 and 9.7, and
+/// 24 between 9.7 and 58; budgets between them are not measured. (They were first set as 3 and 15
+/// passes at a fixed 10,000 characters a second, the same points counted at that speed.)
 public enum RegularizationRule {
     /// Passes of the training text (`TrainingBudget.passes`) from which `auto` chooses `strong`.
-    public static let strongFromPasses = 3.0
+    public static let strongFromPasses = 5.0
     /// Passes from which `auto` chooses `heavy`.
-    public static let heavyFromPasses = 15.0
+    public static let heavyFromPasses = 24.0
 
     /// The recipe for a corpus of `corpusCharacters` training characters under `configuration`'s limits.
+    ///
+    /// - Parameter charactersPerSecond: the default model's training speed on this machine
+    ///   (`TrainingSpeedProbe`), asked only when a time limit is set and the recipe is `auto`.
     public static func choose(_ preset: RegularizationPreset, corpusCharacters: Int,
-                              configuration: TrainingConfiguration) -> RegularizationChoice {
+                              configuration: TrainingConfiguration,
+                              charactersPerSecond: () -> Double) -> RegularizationChoice {
         guard preset == .auto else {
             return RegularizationChoice(preset: preset, reason: "--regularization \(preset.rawValue) is \(preset.phrase)")
         }
-        let budget = TrainingBudget(corpusCharacters: corpusCharacters, configuration: configuration)
+        let budget = TrainingBudget(corpusCharacters: corpusCharacters, configuration: configuration,
+                                    charactersPerSecond: charactersPerSecond)
         let chosen: RegularizationPreset
         let comparison: String
         switch budget.passes {

@@ -4,11 +4,29 @@ import XCTest
 
 /// `--size auto`'s rule, and training states written before the later settings existed.
 final class ModelSizeRuleTests: XCTestCase {
-    func choose(megabytes: Double, minutes: Double = 10, steps: Int = 0, size: ModelSize = .auto) -> ModelSizeChoice {
+    /// The machine the thresholds were measured on: 2 x 512 at about 16,100 characters a second in a
+    /// run (AVX-512 BF16), 2 x 1024 at about 4,000.
+    static let measuredMachine: [Int: Double] = [512: 16_100, 1024: 4_000]
+    /// A machine with AVX2 alone, as `TrainingSpeedProbe` measured one (BENCHMARKS.md).
+    static let avx2Machine: [Int: Double] = [512: 5_700, 1024: 1_270]
+
+    /// The choice, and the widths whose speed the rule asked for.
+    func chooseAsking(megabytes: Double, minutes: Double = 10, steps: Int = 0, size: ModelSize = .auto,
+                      machine: [Int: Double] = measuredMachine) -> (ModelSizeChoice, [Int]) {
         var c = TrainingConfiguration()
         c.timeLimit = minutes * 60
         c.steps = steps
-        return ModelSizeRule.choose(size, corpusCharacters: Int(megabytes * 1_000_000), configuration: c)
+        var asked: [Int] = []
+        let choice = ModelSizeRule.choose(size, corpusCharacters: Int(megabytes * 1_000_000), configuration: c) { width in
+            asked.append(width)
+            return machine[width]!
+        }
+        return (choice, asked)
+    }
+
+    func choose(megabytes: Double, minutes: Double = 10, steps: Int = 0, size: ModelSize = .auto,
+                machine: [Int: Double] = measuredMachine) -> ModelSizeChoice {
+        chooseAsking(megabytes: megabytes, minutes: minutes, steps: steps, size: size, machine: machine).0
     }
 
     func testTheDefaultBudgetOnOneToFourMegabytesIsTodaysDefaultModel() {
@@ -21,9 +39,9 @@ final class ModelSizeRuleTests: XCTestCase {
     }
 
     func testShortBudgetsOnBigCorporaShrinkAndLongOnesOnBigCorporaGrow() {
-        XCTAssertEqual(choose(megabytes: 20).hiddenSize, 256, "a third of a pass in 10 minutes")
-        XCTAssertEqual(choose(megabytes: 100).hiddenSize, 128, "a sixteenth of a pass")
-        XCTAssertEqual(choose(megabytes: 1, minutes: 60).hiddenSize, 1024, "36 passes of 1 MB")
+        XCTAssertEqual(choose(megabytes: 20).hiddenSize, 256, "half a pass in 10 minutes")
+        XCTAssertEqual(choose(megabytes: 100).hiddenSize, 128, "a tenth of a pass")
+        XCTAssertEqual(choose(megabytes: 1, minutes: 60).hiddenSize, 1024, "58 passes of 1 MB, 14 of them for 2 x 1024")
         XCTAssertEqual(choose(megabytes: 0.1, minutes: 60).hiddenSize, 512, "a small corpus keeps the default")
         XCTAssertEqual(choose(megabytes: 1, minutes: 60, steps: 100).hiddenSize, 256, "the tighter limit counts")
         XCTAssertEqual(choose(megabytes: 1, size: .large).hiddenSize, 1024)
@@ -35,6 +53,38 @@ final class ModelSizeRuleTests: XCTestCase {
             XCTAssertGreaterThanOrEqual(width, last, "\(minutes) minutes")
             last = width
         }
+        XCTAssertEqual(last, 1024)
+    }
+
+    func testTheThresholdsSitWhereTheRuleSays() {
+        // At 10,000 characters a second, ten minutes are 6M characters.
+        let even: [Int: Double] = [512: 10_000, 1024: 10_000]
+        XCTAssertEqual(choose(megabytes: 30.000_001, machine: even).hiddenSize, 128, "under 1/5 of a pass")
+        XCTAssertEqual(choose(megabytes: 30, machine: even).hiddenSize, 256, "exactly 1/5")
+        XCTAssertEqual(choose(megabytes: 7.500_001, machine: even).hiddenSize, 256, "under 4/5 of a pass")
+        XCTAssertEqual(choose(megabytes: 7.5, machine: even).hiddenSize, 512, "exactly 4/5")
+        // 8 passes of the wide model, on a corpus of at least 1M characters.
+        XCTAssertEqual(choose(megabytes: 0.75, machine: even).hiddenSize, 512, "8 passes, but too small a corpus")
+        let eight: [Int: Double] = [512: 20_000, 1024: 16_000]
+        XCTAssertEqual(choose(megabytes: 1.2, machine: eight).hiddenSize, 1024, "exactly 8 passes of 2 x 1024")
+        XCTAssertEqual(choose(megabytes: 1.200_001, machine: eight).hiddenSize, 512)
+    }
+
+    func testASlowerMachineGetsTheModelItsOwnSpeedCanTrain() {
+        // An hour on tiny-shakespeare: the measured machine takes 2 x 1024 through it 14 times; with
+        // AVX2 alone 2 x 1024 would read it 4.55 times, so 2 x 512 (20 passes) is kept.
+        let fast = chooseAsking(megabytes: 1.003857, minutes: 60)
+        XCTAssertEqual(fast.0.hiddenSize, 1024)
+        XCTAssertEqual(fast.1, [512, 1024])
+        let (slow, asked) = chooseAsking(megabytes: 1.003857, minutes: 60, machine: Self.avx2Machine)
+        XCTAssertEqual(slow.hiddenSize, 512)
+        XCTAssertEqual(asked, [512, 1024])
+        XCTAssertEqual(slow.reason, "--size auto chose 2 x 512: the default 2 x 512 would read the 1003857 training characters 20.44 times in the budget (3600 s at about 5700 characters a second), and 2 x 1024 4.55 times (3600 s at about 1270 characters a second), fewer than 8")
+        // The wide model is measured only when it could be chosen, and no model when time is no limit.
+        XCTAssertEqual(chooseAsking(megabytes: 4).1, [512])
+        XCTAssertEqual(chooseAsking(megabytes: 0.1, minutes: 60).1, [512])
+        XCTAssertEqual(chooseAsking(megabytes: 1, minutes: 0, steps: 100).1, [])
+        XCTAssertEqual(chooseAsking(megabytes: 1, size: .medium).1, [])
     }
 
     func testAStateWithoutTheLaterSettingsReadsThemAsThoseRunsTrainedAndOthersStayRequired() throws {
