@@ -26,6 +26,11 @@ final class EvaluatorTests: XCTestCase {
         }
     }
 
+    /// How far two float32 scorings of the same text by different window shapes may differ, relative
+    /// to the total: where OpenBLAS does the products (CPUs without AVX-512F), its kernels depend on
+    /// the shape and round differently, by about 2e-9 of the total here.
+    static let relativeTolerance = 1e-8
+
     func testOneLaneEqualsOneLongWindowWhateverTheWindowLength() {
         let m = model()
         let tokens = stream(301)
@@ -33,7 +38,7 @@ final class EvaluatorTests: XCTestCase {
         for seq in [1, 7, 64, 500] {
             let result = Evaluator(model: m, batch: 1, seq: seq).evaluate(tokens)
             XCTAssertEqual(result.count, 300)
-            XCTAssertEqual(result.totalNats, expected, accuracy: 1e-9 * abs(expected), "seq \(seq)")
+            XCTAssertEqual(result.totalNats, expected, accuracy: Self.relativeTolerance * abs(expected), "seq \(seq)")
         }
     }
 
@@ -65,16 +70,18 @@ final class EvaluatorTests: XCTestCase {
         let result = evaluator.evaluate(tokens)
         XCTAssertEqual(result.count, 402)
         let expected = lanesReference(m, tokens, plan: plan)
-        XCTAssertEqual(result.totalNats, expected, accuracy: 1e-9 * expected)
-        XCTAssertEqual(result.natsPerCharacter, expected / 402, accuracy: 1e-12)
-        XCTAssertEqual(result.perplexity, Foundation.exp(expected / 402), accuracy: 1e-9)
-        XCTAssertEqual(result.bitsPerCharacter, expected / 402 / log(2), accuracy: 1e-12)
+        let tolerance = Self.relativeTolerance
+        XCTAssertEqual(result.totalNats, expected, accuracy: tolerance * expected)
+        XCTAssertEqual(result.natsPerCharacter, expected / 402, accuracy: tolerance * expected / 402)
+        XCTAssertEqual(result.perplexity, Foundation.exp(expected / 402), accuracy: 2 * tolerance * Foundation.exp(expected / 402))
+        XCTAssertEqual(result.bitsPerCharacter, expected / 402 / log(2), accuracy: tolerance * expected / 402 / log(2))
+        XCTAssertEqual(result.natsPerCharacter, result.totalNats / 402, accuracy: 1e-12, "the figures come from one total")
         // Without burn-in each lane starts from a zero state, which scores differently.
         let fromZero = Evaluator(model: m, batch: 4, seq: 8, burnIn: 0)
         XCTAssertEqual(fromZero.plan(tokens), LanePlan(lanes: 4, laneLength: 100, burnIn: 0))
         let zeroTotal = fromZero.evaluate(tokens).totalNats
-        XCTAssertEqual(zeroTotal, lanesReference(m, tokens, plan: fromZero.plan(tokens)), accuracy: 1e-9 * expected)
-        XCTAssertGreaterThan(abs(zeroTotal - expected), 1e-6)
+        XCTAssertEqual(zeroTotal, lanesReference(m, tokens, plan: fromZero.plan(tokens)), accuracy: tolerance * expected)
+        XCTAssertGreaterThan(abs(zeroTotal - expected), 100 * tolerance * expected)
     }
 
     func testABurnInThatReachesADocumentGivesTheSequentialFigure() {

@@ -86,23 +86,26 @@ final class MemoryEstimateTests: XCTestCase {
             assertClose(sampling.bytes(of: "sampling batch") - 4 * 3.125 * 300, measured, "sampling, \(precision)")
             withExtendedLifetime(generator) {}
 
-            let tokens = (0..<20_000).map { Int32(1 + $0 % 299) }
+            // A [DOC] every 32 tokens keeps burn-ins short, so the plan fills all 64 lanes: the largest plan.
+            let tokens: [Int32] = (0..<20_000).map { (i: Int) -> Int32 in i % 32 == 0 ? 0 : Int32(1 + i % 299) }
             let (evaluator, scoring) = try measure { () -> Evaluator in
                 let evaluator = Evaluator(model: model, batch: 64, seq: 128, precision: precision)
                 _ = evaluator.evaluate(tokens)
                 return evaluator
             }
             let estimate = MemoryEstimate.evaluation(self.model, batch: 64, precision: precision)
-            assertBounds(estimate.bytes(of: "scoring windows"), scoring + 4 * 2 * 2 * 64 * 256, "scoring, \(precision)")
+            // The largest plan was measured, so the estimate should match it, as the trainer's does.
+            assertClose(estimate.bytes(of: "scoring windows"), scoring + 4 * 2 * 2 * 64 * 256, "scoring, \(precision)")
             withExtendedLifetime(evaluator) {}
         }
     }
 
     func testTheIssuesExamplesAreRefusedWithTheEstimate() {
-        // --hidden 16384 --layers 1: tens of gigabytes (the issue reckoned about 65 GB).
+        // --hidden 16384 --layers 1: tens of gigabytes (the issue reckoned about 65 GB; about 38 GB
+        // where the products read W_hh itself, more where the kernels pack copies of it).
         let wide = MemoryEstimate.training(ModelConfiguration(vocabularySize: 100, embeddingSize: 64, hiddenSize: 16_384, layers: 1, dropout: 0.1),
                                            batch: 32, seq: 64, precision: .float32)
-        XCTAssertGreaterThan(wide.bytes, 40e9)
+        XCTAssertGreaterThan(wide.bytes, 35e9)
         XCTAssertThrowsError(try wide.check(limit: 32e9)) { error in
             let text = "\(error)"
             XCTAssertTrue(text.contains("needs about"), text)
