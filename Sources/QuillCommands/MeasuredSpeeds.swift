@@ -23,7 +23,7 @@ final class MeasuredSpeeds {
                                                            configuration: configuration, communicator: communicator)
         measured[width] = speed
         terminal.line("speed: 2 x \(width) trains about \(Int(speed.rounded())) characters a second on this machine "
-                      + "(timed over 2 windows of \(configuration.batch) x \(configuration.seq)); the time limit is counted in it")
+                      + "(timed over \(TrainingSpeedProbe.defaultWindows) windows of \(configuration.batch) x \(configuration.seq)); the time limit is counted in it")
         return speed
     }
 }

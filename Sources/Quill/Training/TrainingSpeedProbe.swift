@@ -6,10 +6,13 @@ import Foundation
 /// A time limit means very different amounts of training on different CPUs: the same two cores
 /// train 2 x 512 at about 17,000 characters a second with AVX-512 BF16 and about 5,700 with AVX2
 /// alone (BENCHMARKS.md). The probe builds a throwaway model of the shape, runs one untimed window
-/// forward and backward with an Adam step, then times `windows` more: a second or two for 2 x 512,
-/// a few for 2 x 1024, paid only when a rule needs the figure. The ids are random (the speed does
+/// forward and backward with an Adam step, then times `windows` more: about a second for 2 x 512
+/// with AVX2 alone, five for 2 x 1024, paid only when a rule needs the figure. The ids are random (the speed does
 /// not depend on them) and no regularizer is applied.
 public enum TrainingSpeedProbe {
+    /// Windows timed after the untimed one: two runs of the probe agree within about a tenth.
+    public static let defaultWindows = 3
+
     /// Training characters a second of a `layers` x `hiddenSize` model with `configuration`'s
     /// embedding, batch, window and precision, for a vocabulary of `vocabularySize` ids.
     ///
@@ -17,7 +20,7 @@ public enum TrainingSpeedProbe {
     /// its own share alone (no collective operation runs, so ranks whose settings differ cannot hang
     /// here), and every rank takes rank 0's figure times the number of ranks, so all of them choose alike.
     public static func charactersPerSecond(hiddenSize: Int, layers: Int, vocabularySize: Int,
-                                           configuration: TrainingConfiguration, windows: Int = 2,
+                                           configuration: TrainingConfiguration, windows: Int = defaultWindows,
                                            threads: Int = defaultEngineThreadCount,
                                            communicator: Communicator = SingleProcess()) -> Double {
         precondition(windows >= 1, "time at least one window")
