@@ -171,10 +171,21 @@ extension QuillCommand {
             try memory.check(Self.estimate(shape, vocabularySize: base?.vocabulary.count ?? 2, corpusBytes: corpusBytes))
 
             let data = try loadCorpus(&configuration, textOptions: textOptions, base: base, folder: folder, terminal: terminal)
-            // The rules count a time limit in this machine's speed, measured when first asked.
+            let trainingCount = data.data.training.count
+            if trainingCount < shape.batch * (shape.seq + 1) {
+                throw TrainingError.corpusTooShort(tokens: trainingCount, needed: shape.batch * (shape.seq + 1), batch: shape.batch, seq: shape.seq)
+            }
+            // The rules count a time limit in this machine's speed, measured when first asked, after
+            // every refusal that needs no size, and only for a model that fits the memory allowed.
             if !resume { try ranks.checkLanes(batch: configuration.batch) }
-            let speeds = MeasuredSpeeds(configuration: configuration, vocabularySize: data.vocabulary.count,
-                                        communicator: ranks.communicator, terminal: terminal)
+            let probed = configuration, vocabularySize = data.vocabulary.count
+            let speeds = MeasuredSpeeds(configuration: configuration, vocabularySize: vocabularySize,
+                                        communicator: ranks.communicator, terminal: terminal) { width in
+                var candidate = probed
+                candidate.hiddenSize = width
+                candidate.layers = 2
+                return (try? memory.check(Self.estimate(candidate, vocabularySize: vocabularySize, corpusBytes: corpusBytes))) != nil
+            }
             if !resume && base == nil && (hidden == nil || layers == nil) {
                 // --size: the width and depth not given, from the corpus and the budget.
                 let choice = ModelSizeRule.choose(configuration.size, corpusCharacters: data.data.training.count,
@@ -201,10 +212,6 @@ extension QuillCommand {
                                                        charactersPerStep: shape.batch * shape.seq)
                 configuration.evalEvery = choice.steps
                 terminal.line("evaluation: " + choice.reason)
-            }
-            let trainingCount = data.data.training.count
-            if trainingCount < shape.batch * (shape.seq + 1) {
-                throw TrainingError.corpusTooShort(tokens: trainingCount, needed: shape.batch * (shape.seq + 1), batch: shape.batch, seq: shape.seq)
             }
             let modelShape = shape.modelConfiguration(vocabularySize: data.vocabulary.count)
             try modelShape.validate()
