@@ -31,8 +31,9 @@ public struct ModelSizeChoice: Equatable, Sendable {
 /// - under 4/5 of a pass: 2 x 256;
 /// - a corpus of at least 1M characters that 2 x 1024 itself reads 8 times or more: 2 x 1024 (a
 ///   long budget on a big corpus). On tiny-shakespeare the wide model won an hour in which it read
-///   the text 14.5 times (1.4081), while ten minutes of 2 x 512, 9.7 passes, gave 1.4150; 8 leaves
-///   the wide model, three to five times slower than 2 x 512, at least as many passes as that;
+///   the text 14.5 times (1.4081), against 1.4150 for ten minutes of 2 x 512 (9.7 passes). 8 is
+///   near the geometric middle of 14.5 and the 4.5 passes an hour gives the wide model with AVX2
+///   alone, where 2 x 512 reads the text 20 times (a judgment: that hour is not measured);
 /// - otherwise 2 x 512 (a small corpus with a long budget keeps it: more width would only overfit sooner).
 ///
 /// The thresholds were first set in passes at a fixed 10,000 characters a second on a machine that

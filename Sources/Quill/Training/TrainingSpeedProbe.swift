@@ -7,8 +7,8 @@ import Foundation
 /// train 2 x 512 at about 17,000 characters a second with AVX-512 BF16 and about 5,700 with AVX2
 /// alone (BENCHMARKS.md). The probe builds a throwaway model of the shape, runs one untimed window
 /// forward and backward with an Adam step, then times `windows` more: about a second for 2 x 512
-/// with AVX2 alone, five for 2 x 1024, paid only when a rule needs the figure. The ids are random (the speed does
-/// not depend on them) and no regularizer is applied.
+/// with AVX2 alone, five for 2 x 1024, paid only when a rule needs the figure. The ids are random
+/// (the speed does not depend on them) and no regularizer is applied.
 public enum TrainingSpeedProbe {
     /// Windows timed after the untimed one: two runs of the probe agree within about a tenth.
     public static let defaultWindows = 3
