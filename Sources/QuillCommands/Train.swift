@@ -188,7 +188,7 @@ extension QuillCommand {
             }
             if !resume && base == nil && (hidden == nil || layers == nil) {
                 // --size: the width and depth not given, from the corpus and the budget.
-                let choice = ModelSizeRule.choose(configuration.size, corpusCharacters: data.data.training.count,
+                let choice = ModelSizeRule.choose(configuration.size, corpusCharacters: trainingCount,
                                                   configuration: configuration, speed: speeds.charactersPerSecond(width:))
                 if hidden == nil { configuration.hiddenSize = choice.hiddenSize }
                 if layers == nil { configuration.layers = choice.layers }
@@ -197,7 +197,7 @@ extension QuillCommand {
             }
             if !resume {
                 // --regularization: the recipe's parts not given (dropout, DropConnect, ...), from the budget.
-                let choice = recipe.applyRegularization(to: &configuration, corpusCharacters: data.data.training.count) {
+                let choice = recipe.applyRegularization(to: &configuration, corpusCharacters: trainingCount) {
                     speeds.charactersPerSecond(width: ModelSizeRule.widths[.medium]!)
                 }
                 shape = configuration
@@ -236,7 +236,6 @@ extension QuillCommand {
                                           keepSchedule: recipe.decaySteps != nil, communicator: ranks.communicator)
                     if let change = trainer.scheduleChange { terminal.line(change.description) }
                 } else {
-                    try ranks.checkLanes(batch: configuration.batch)
                     trainer = try Trainer(configuration: configuration, data: data.data,
                                           vocabulary: data.vocabulary, textOptions: data.textOptions, folder: folder, info: info,
                                           startingFrom: base, communicator: ranks.communicator)
