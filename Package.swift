@@ -30,6 +30,8 @@ let package = Package(
         // The HTTP server of `quill serve`; only QuillServer (and the command line) link it.
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1", traits: ["FullFoundation"]),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        // Already in the graph through Hummingbird; the server's own channel handler names NIOCore.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         // `swift package generate-documentation --target Quill` (a plugin: builds nothing otherwise).
@@ -72,6 +74,7 @@ let package = Package(
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: quillSwiftSettings
@@ -99,7 +102,11 @@ let package = Package(
         ),
         .testTarget(
             name: "QuillServerTests",
-            dependencies: ["QuillServer", "Quill"]
+            dependencies: [
+                "QuillServer", "Quill",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
         ),
         .testTarget(
             name: "QuillCommandsTests",

@@ -49,6 +49,8 @@ public final class QuillHTTPServer: Sendable {
         addRoutes(to: router)
         let app = Application(
             router: router,
+            // A closing connection first sends what it was given, so a slow reader keeps its stream's end.
+            server: .http1(configuration: .init(additionalChannelHandlers: [CloseAfterWrites()])),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "quill"),
             onServerRunning: { [self] channel in
                 let port = channel.localAddress?.port ?? configuration.port

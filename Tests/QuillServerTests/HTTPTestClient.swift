@@ -17,11 +17,17 @@ final class HTTPTestConnection {
     }
 
     /// Connects to 127.0.0.1:`port`; reads give up after `timeout` seconds of silence.
-    init(port: Int, timeout: Int = 60) throws {
+    ///
+    /// - Parameter receiveBuffer: the socket's receive buffer in bytes (the kernel's default when nil);
+    ///   a small one makes a client that does not read hold the server's writes back at once.
+    init(port: Int, timeout: Int = 60, receiveBuffer: Int32? = nil) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw Failure(description: "socket() failed") }
         var tv = timeval(tv_sec: timeout, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, socklen_t(MemoryLayout<timeval>.size))
+        if var size = receiveBuffer {
+            setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, socklen_t(MemoryLayout<Int32>.size))
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -57,7 +63,11 @@ final class HTTPTestConnection {
         }
     }
 
+    /// Microseconds to wait before each read from the socket: a client slower than the server.
+    var pauseBeforeRead: useconds_t = 0
+
     private func fill() throws {
+        if pauseBeforeRead > 0 { usleep(pauseBeforeRead) }
         var chunk = [UInt8](repeating: 0, count: 16_384)
         let n = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
         if n < 0 { throw Failure(description: "read failed or timed out: errno \(errno)") }
@@ -87,6 +97,13 @@ final class HTTPTestConnection {
         let bytes = Array(buffer[..<count])
         buffer.removeFirst(count)
         return bytes
+    }
+
+    /// Every byte until the server closes the connection, whatever it is.
+    func readToEnd() throws -> [UInt8] {
+        while !atEnd { try fill() }
+        defer { buffer = [] }
+        return buffer
     }
 
     /// The status line and headers (names lowercased).

@@ -77,6 +77,28 @@ final class LoadAndLifecycleTests: XCTestCase {
         XCTAssertThrowsError(try HTTPTestConnection(port: server.port))
     }
 
+    func testShutdownKeepsTheEndOfAStreamWhoseClientReadsLate() throws {
+        let server = try runBlocking { try await TestServer(configure: { longRuns(&$0); $0.gracePeriod = .milliseconds(300) }) }
+        // A client with a small receive buffer that stops reading: the server's writes queue up behind it.
+        let connection = try HTTPTestConnection(port: server.port, receiveBuffer: 4096)
+        try connection.send(method: "POST", path: "/v1/completions", headers: ["Content-Type": "application/json"],
+                            body: Array(#"{"max_tokens": 1000000, "stream": true, "seed": 3}"#.utf8))
+        XCTAssertEqual(try connection.readHead().status, 200)
+        let events = ServerSentEvents(connection)
+        XCTAssertNotNil(try events.next())
+        server.server.shutdown()
+        // The grace period ends the generation and the response is finished while nothing is read.
+        usleep(1_500_000)
+        // Then it reads slowly, so the response ends while much of it still waits to be sent.
+        connection.pauseBeforeRead = 20_000
+        var payloads: [String] = []
+        while let data = try events.next() { payloads.append(data) }
+        try runBlocking { try await server.stop() }
+        XCTAssertGreaterThan(payloads.count, 100, "the stream should have outrun the client")
+        XCTAssertTrue(payloads.contains { $0.contains("\"finish_reason\":\"time_limit\"") }, payloads.suffix(3).joined(separator: "\n"))
+        XCTAssertEqual(payloads.last, "[DONE]")
+    }
+
     func testMetricsCountRequestsAndCharacters() throws {
         try withTestServer { server in
             _ = try HTTPTestClient.post(port: server.port, "/v1/completions", json: #"{"max_tokens": 7, "n": 2}"#)
