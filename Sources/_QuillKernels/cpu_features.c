@@ -1,7 +1,7 @@
 // What this CPU (and OS) can run, asked once and remembered; the only place that asks.
 #include "QuillKernels.h"
 
-static int avx512_state = -1, bf16_state = -1;
+static int avx512_state = -1, avx2_fma_state = -1, bf16_state = -1;
 
 // Runs `probe` the first time and caches its answer (0 or 1) in `*state`.
 static int cached(int *state, int (*probe)(void)) {
@@ -22,6 +22,15 @@ static int probe_avx512(void) {
 #endif
 }
 
+static int probe_avx2_fma(void) {
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+#else
+    return 0;
+#endif
+}
+
 static int probe_bf16(void) {
 #if defined(__x86_64__)
     __builtin_cpu_init();
@@ -33,5 +42,7 @@ static int probe_bf16(void) {
 }
 
 int quill_avx512_supported(void) { return cached(&avx512_state, probe_avx512); }
+
+int quill_avx2_fma_supported(void) { return cached(&avx2_fma_state, probe_avx2_fma); }
 
 int quill_bf16_supported(void) { return cached(&bf16_state, probe_bf16); }

@@ -1,4 +1,5 @@
-// Matrix products with fp32 operands against a right operand packed once (AVX-512F, fused multiply-add).
+// Matrix products with fp32 operands against a right operand packed once (AVX-512F or AVX2 with FMA,
+// fused multiply-add; the two give the same bits).
 // The compiler fuses no multiply with an add on its own (intrinsics stay as written), whatever the flags.
 #pragma STDC FP_CONTRACT OFF
 #include "QuillKernels.h"
@@ -11,8 +12,10 @@
 #define QUILL_X86 0
 #endif
 
-// Only the functions marked with this attribute use AVX-512; they run after quill_avx512_supported().
+// Only the functions marked with these attributes use AVX-512 or AVX2; they run after
+// quill_avx512_supported() or quill_avx2_fma_supported().
 #define QUILL_AVX512F __attribute__((target("avx512f")))
+#define QUILL_AVX2_FMA __attribute__((target("avx2,fma")))
 
 size_t quill_f32_packed_b_count(long n, long k) {
     return (size_t)((n + 15) / 16) * (size_t)k * 16;
@@ -104,6 +107,70 @@ static QUILL_AVX512F void gemm_avx512(long m, long n, long k, const float *a, lo
         }
     }
 }
+
+/// The lanes of an AVX2 mask whose first `left` (at most 8) entries are set.
+static inline __attribute__((always_inline)) QUILL_AVX2_FMA __m256i lanes_below(long left) {
+    const __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(left < 0 ? 0 : (left > 8 ? 8 : left))), index);
+}
+
+// Stores 8 columns of a tile row: out[0..<min(left, 8)] = value + beta * out, the same operation as
+// quill_store_block (one fused multiply-add when beta is not 0).
+static inline __attribute__((always_inline)) QUILL_AVX2_FMA void store8(float *out, __m256 value, long left, float beta) {
+    if (left <= 0) return;
+    if (left >= 8) {
+        if (beta != 0.0f) value = _mm256_fmadd_ps(_mm256_set1_ps(beta), _mm256_loadu_ps(out), value);
+        _mm256_storeu_ps(out, value);
+    } else {
+        const __m256i mask = lanes_below(left);
+        if (beta != 0.0f) value = _mm256_fmadd_ps(_mm256_set1_ps(beta), _mm256_maskload_ps(out, mask), value);
+        _mm256_maskstore_ps(out, mask, value);
+    }
+}
+
+/// One AVX2 register tile: MR rows by one packed block of 16 columns (two 8-wide halves), over the
+/// whole depth. Each accumulator takes its products in depth order, one fused multiply-add each, as
+/// the AVX-512 tile does, so both give the same bits.
+static inline __attribute__((always_inline)) QUILL_AVX2_FMA void tile_avx2(
+    const int MR, long k, const float *a, long lda, const float *b, float beta, float *c, long ldc, long col, long n) {
+    __m256 lo[6], hi[6];
+    for (int r = 0; r < MR; r++) { lo[r] = _mm256_setzero_ps(); hi[r] = _mm256_setzero_ps(); }
+    for (long p = 0; p < k; p++) {
+        const __m256 b0 = _mm256_loadu_ps(b + p * 16), b1 = _mm256_loadu_ps(b + p * 16 + 8);
+        for (int r = 0; r < MR; r++) {
+            const __m256 av = _mm256_broadcast_ss(a + r * lda + p);
+            lo[r] = _mm256_fmadd_ps(av, b0, lo[r]);
+            hi[r] = _mm256_fmadd_ps(av, b1, hi[r]);
+        }
+    }
+    for (int r = 0; r < MR; r++) {
+        store8(c + r * ldc + col, lo[r], n - col, beta);
+        store8(c + r * ldc + col + 8, hi[r], n - col - 8, beta);
+    }
+}
+
+static QUILL_AVX2_FMA void gemm_avx2(long m, long n, long k, const float *a, long lda, const float *b,
+                                     float beta, float *c, long ldc, long j0, long j1) {
+    (void)n;
+    // Six rows by 16 columns: 12 accumulators, enough to hide the latency of two FMA pipes.
+    for (long col = j0; col < j1; col += 16) {
+        const float *bcol = b + (col / 16) * k * 16;
+        long i = 0;
+        while (i < m) {
+            const long rest = m - i;
+            const float *ai = a + i * lda;
+            float *ci = c + i * ldc;
+            switch (rest >= 6 ? 6 : rest) {
+            case 6: tile_avx2(6, k, ai, lda, bcol, beta, ci, ldc, col, j1); i += 6; break;
+            case 5: tile_avx2(5, k, ai, lda, bcol, beta, ci, ldc, col, j1); i += 5; break;
+            case 4: tile_avx2(4, k, ai, lda, bcol, beta, ci, ldc, col, j1); i += 4; break;
+            case 3: tile_avx2(3, k, ai, lda, bcol, beta, ci, ldc, col, j1); i += 3; break;
+            case 2: tile_avx2(2, k, ai, lda, bcol, beta, ci, ldc, col, j1); i += 2; break;
+            default: tile_avx2(1, k, ai, lda, bcol, beta, ci, ldc, col, j1); i += 1; break;
+            }
+        }
+    }
+}
 #endif
 
 void quill_f32_gemm(long m, long n, long k, const float *a, long lda, const float *b,
@@ -111,6 +178,7 @@ void quill_f32_gemm(long m, long n, long k, const float *a, long lda, const floa
     if (j1 > n) j1 = n;
 #if QUILL_X86
     if (quill_avx512_supported()) { gemm_avx512(m, n, k, a, lda, b, beta, c, ldc, j0, j1); return; }
+    if (quill_avx2_fma_supported()) { gemm_avx2(m, n, k, a, lda, b, beta, c, ldc, j0, j1); return; }
 #endif
     quill_f32_gemm_portable(m, n, k, a, lda, b, beta, c, ldc, j0, j1);
 }

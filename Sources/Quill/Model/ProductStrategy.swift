@@ -5,7 +5,7 @@
 enum ProductStrategy: Equatable, Sendable {
     /// Both operands rounded to bfloat16, fp32 accumulation (AVX-512 BF16); the weights packed once per change.
     case bfloat16
-    /// fp32: the per-step products against `W_hh` packed once per change (AVX-512F), the window products in OpenBLAS.
+    /// fp32: the per-step products against `W_hh` packed once per change (AVX-512F, or AVX2 with FMA), the window products in OpenBLAS.
     case packedFloat32
     /// fp32: every product in OpenBLAS, the weights read where they are.
     case blas

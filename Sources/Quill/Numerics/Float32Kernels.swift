@@ -7,8 +7,12 @@ import _QuillKernels
 /// which is what makes the per-step recurrent product of a small batch cheap.
 @usableFromInline
 enum Float32Kernels {
-    /// Whether the CPU runs AVX-512F; without it the portable loop runs, slower than OpenBLAS.
-    static let isAvailable: Bool = quill_avx512_supported() != 0
+    /// Whether the CPU runs AVX-512F, or AVX2 with FMA (the same bits); without either the portable
+    /// loop runs, slower than OpenBLAS.
+    static let isAvailable: Bool = quill_avx512_supported() != 0 || quill_avx2_fma_supported() != 0
+
+    /// Whether the AVX-512F path runs (the machine the golden files were recorded on had it).
+    static let usesAVX512: Bool = quill_avx512_supported() != 0
 
     /// `C[i, j] = sum_p A[i * lda + p] B(j, p) + beta * C[i, j]` for `i < m` and `j` in `columns` (default all `n`).
     ///

@@ -66,8 +66,9 @@ void quill_f32_pack_b(const float *src, long row_stride, long col_stride, long n
 /// C[i, j] = sum_p A[i * lda + p] B(j, p) + beta * C[i, j] for i < m and output columns j in [j0, j1).
 ///
 /// `b` is packed by `quill_f32_pack_b` with the same `k`; `a` is plain row-major fp32; `j0` is a
-/// multiple of 16. Sums in fp32, in depth order; with AVX-512F (checked at run time) each step is a
-/// fused multiply-add, else the portable loop below. With `beta == 0` C is only written.
+/// multiple of 16. Sums in fp32, in depth order; with AVX-512F or AVX2 and FMA (checked at run time)
+/// each step is a fused multiply-add, the same bits on both, else the portable loop below. With
+/// `beta == 0` C is only written.
 void quill_f32_gemm(long m, long n, long k, const float *a, long lda, const float *b,
                     float beta, float *c, long ldc, long j0, long j1);
 
@@ -77,6 +78,9 @@ void quill_f32_gemm_portable(long m, long n, long k, const float *a, long lda, c
 
 /// Whether this CPU (and OS) runs AVX-512F: 1 or 0.
 int quill_avx512_supported(void);
+
+/// Whether this CPU (and OS) runs AVX2 and FMA: 1 or 0.
+int quill_avx2_fma_supported(void);
 
 /// The fused forward pass of one LSTM step over `batch` lanes (gates i, f, g, o, each `h` wide).
 ///

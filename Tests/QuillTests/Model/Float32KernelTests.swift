@@ -48,6 +48,39 @@ final class Float32KernelTests: XCTestCase {
         }
     }
 
+    func testPackedProductIsFusedMultiplyAddsInDepthOrderBitForBit() throws {
+        // Whichever vector path runs (AVX-512F or AVX2 with FMA), each output is one fused multiply-add
+        // per depth step from zero, then `beta * C` fused onto it: so every CPU with either gives these bits.
+        try XCTSkipUnless(Float32Kernels.isAvailable, "the CPU has neither AVX-512F nor AVX2 with FMA")
+        var random = QuillRandom(seed: 41)
+        for (m, n, k) in [(1, 37, 19), (5, 16, 8), (7, 70, 33), (13, 48, 64), (32, 130, 70), (6, 9, 512)] {
+            let a = (0..<(m * k)).map { _ in 2 * random.nextUnitFloat() - 1 }
+            let b = (0..<(n * k)).map { _ in 2 * random.nextUnitFloat() - 1 }
+            let c0 = (0..<(m * n)).map { _ in 2 * random.nextUnitFloat() - 1 }
+            let right = PackedFloat32(right: n, k: k)
+            b.withUnsafeBufferPointer { right.pack($0.baseAddress!, rowStride: k, columnStride: 1) }
+            for beta: Float in [0, 1, 0.75] {
+                var c = c0
+                c.withUnsafeMutableBufferPointer { out in
+                    a.withUnsafeBufferPointer { a in
+                        Float32Kernels.gemm(m: m, n: n, k: k, a: a.baseAddress!, lda: k, b: right, beta: beta,
+                                            c: out.baseAddress!, ldc: n)
+                    }
+                }
+                var mismatches = 0
+                for i in 0..<m {
+                    for j in 0..<n {
+                        var sum: Float = 0
+                        for p in 0..<k { sum = sum.addingProduct(a[i * k + p], b[j * k + p]) }
+                        if beta != 0 { sum = sum.addingProduct(beta, c0[i * n + j]) }
+                        if sum.bitPattern != c[i * n + j].bitPattern { mismatches += 1 }
+                    }
+                }
+                XCTAssertEqual(mismatches, 0, "m \(m) n \(n) k \(k) beta \(beta)")
+            }
+        }
+    }
+
     func testPackedAndPortableProductsAgreeAndMatchBLAS() {
         var random = QuillRandom(seed: 29)
         let m = 11, n = 96, k = 40
@@ -137,7 +170,7 @@ final class Float32KernelTests: XCTestCase {
 
     /// A training step gives the same loss, state and gradients with the packed recurrent weights as with OpenBLAS.
     func testTrainingWithPackedRecurrentWeightsMatchesTheOpenBLASProducts() throws {
-        try XCTSkipUnless(Float32Kernels.isAvailable, "the CPU has no AVX-512F")
+        try XCTSkipUnless(Float32Kernels.isAvailable, "the CPU has neither AVX-512F nor AVX2 with FMA")
         let configuration = ModelConfiguration(vocabularySize: 11, embeddingSize: 6, hiddenSize: 20, layers: 2)
         let batch = 19, seq = 6
         var random = QuillRandom(seed: 43)
