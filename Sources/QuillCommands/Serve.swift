@@ -16,7 +16,8 @@ extension QuillCommand {
             'data: [DONE]'. Concurrent generations share batched engine steps; choice i of a \
             request uses seed + i, as 'quill sample --samples' does, whatever else runs. \
             SIGTERM or SIGINT stops accepting requests, lets running ones finish within \
-            --grace seconds (then ends them), sends each client what was written to it (waiting             at most 10 s more for one that has stopped reading) and exits 0.
+            --grace seconds (then ends them), sends each client what was written to it (waiting \
+            at most 10 s more for one that has stopped reading) and exits 0.
 
             Examples:
               quill serve models/kjv

@@ -108,10 +108,10 @@ static QUILL_AVX512F void gemm_avx512(long m, long n, long k, const float *a, lo
     }
 }
 
-/// The lanes of an AVX2 mask whose first `left` (at most 8) entries are set.
+/// The lanes of an AVX2 mask whose first `left` (1 to 7) entries are set.
 static inline __attribute__((always_inline)) QUILL_AVX2_FMA __m256i lanes_below(long left) {
     const __m256i index = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(left < 0 ? 0 : (left > 8 ? 8 : left))), index);
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)left), index);
 }
 
 // Stores 8 columns of a tile row: out[0..<min(left, 8)] = value + beta * out, the same operation as

@@ -4,7 +4,7 @@ import Foundation
 /// by `--size auto` and `--regularization auto` (`TrainingBudget`).
 ///
 /// A time limit means very different amounts of training on different CPUs: the same two cores
-/// train 2 x 512 at about 17,000 characters a second with AVX-512 BF16 and about 5,700 with AVX2
+/// train 2 x 512 at about 17,000 characters a second with AVX-512 BF16 and about 5,900 with AVX2
 /// alone (BENCHMARKS.md). The probe builds a throwaway model of the shape, runs one untimed window
 /// forward and backward with an Adam step, then times `windows` more: about a second for 2 x 512
 /// with AVX2 alone, five for 2 x 1024, paid only when a rule needs the figure. The ids are random
