@@ -102,7 +102,7 @@ struct BenchEngineOptions: ParsableArguments {
         let c = trainingConfiguration()
         let head = BenchHead(mode: mode, impl: "quill-\(quillVersion)", precision: precision.effective.rawValue,
                              threads: threads, vocab: vocabularySize, embed: c.embeddingSize, hidden: c.hiddenSize,
-                             layers: c.layers, batch: c.batch, seq: c.seq)
+                             layers: c.layers, batch: c.batch, seq: c.seq, blasCore: BLAS.core ?? "unknown")
         try writeLine(try JSONOutput.line(BenchLine(head: head, figures: figures)))
     }
 
@@ -124,6 +124,14 @@ struct BenchHead: Encodable {
     var layers: Int
     var batch: Int
     var seq: Int
+    /// The kernels OpenBLAS ran (after Quill's correction of its SSE3 fallback, `BLAS.coreNote`),
+    /// "unknown" when the BLAS linked does not say; not a field of the peer's.
+    var blasCore: String
+
+    enum CodingKeys: String, CodingKey {
+        case mode, impl, precision, threads, vocab, embed, hidden, layers, batch, seq
+        case blasCore = "blas_core"
+    }
 }
 
 /// One benchmark line: the head's fields and the mode's figures in one object.

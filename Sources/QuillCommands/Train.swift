@@ -252,6 +252,7 @@ extension QuillCommand {
                 let extended = added.isEmpty ? "" : "; vocabulary extended by \(added.count) (\(shown))"
                 terminal.line("from: \(SystemPath.display(initFrom)), \(base.vocabulary.scalars.count) characters\(extended); a fresh optimizer and schedule")
             }
+            if let note = BLAS.coreNote { terminal.line("blas: " + note) }
             let c = trainer.model.configuration
             let parameters = trainer.model.layout.count
             terminal.line("model: \(Format.count(Double(parameters))) parameters (embed \(c.embeddingSize), hidden \(c.hiddenSize), layers \(c.layers), dropout \(c.dropout)); batch \(trainer.configuration.batch) x seq \(trainer.configuration.seq); writing \(folder.url.path)")

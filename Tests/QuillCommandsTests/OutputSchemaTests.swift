@@ -85,10 +85,12 @@ final class OutputSchemaTests: XCTestCase {
                          "inspect --json validation")
     }
 
-    /// The fields every engine benchmark line starts with, as the PyTorch peer prints them.
+    /// The fields every engine benchmark line starts with, as the PyTorch peer prints them, and the
+    /// OpenBLAS kernels that ran.
     private let benchHead: [String: Kind] = [
         "mode": .string, "impl": .string, "precision": .string, "threads": .integer, "vocab": .integer,
         "embed": .integer, "hidden": .integer, "layers": .integer, "batch": .integer, "seq": .integer,
+        "blas_core": .string,
     ]
 
     private func benchLine(_ arguments: [String]) throws -> String {

@@ -1,4 +1,5 @@
 import CBLAS
+import _QuillKernels
 
 /// Typed wrappers over the few OpenBLAS routines Quill uses; the only file that calls CBLAS.
 ///
@@ -52,5 +53,20 @@ public enum BLAS {
     public static var threadCount: Int {
         get { Int(openblas_get_num_threads()) }
         set { openblas_set_num_threads(Int32(max(1, newValue))) }
+    }
+
+    /// The kernels OpenBLAS runs, as it names them ("SkylakeX", "Haswell"); nil when the BLAS
+    /// linked does not say.
+    public static var core: String? { quill_blas_core().map { String(cString: $0) } }
+
+    /// A sentence when Quill replaced OpenBLAS's choice of kernels at load time, nil when it stood.
+    ///
+    /// OpenBLAS versions before about 0.3.22 take a CPU model newer than themselves for a
+    /// plain SSE3 one ("Prescott"), which runs float32 products at a third of the speed of the
+    /// AVX-512 kernels the same library carries; Quill then forces the best core the CPU runs
+    /// (`blas_core.c`). `OPENBLAS_CORETYPE`, when set, is left to decide.
+    public static var coreNote: String? {
+        guard let replaced = quill_blas_replaced_core().map({ String(cString: $0) }), let core else { return nil }
+        return "OpenBLAS took this CPU for an unknown model and chose its SSE3 kernels (\(replaced)); Quill set its \(core) kernels instead (OPENBLAS_CORETYPE, when set, decides)"
     }
 }

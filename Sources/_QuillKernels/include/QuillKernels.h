@@ -100,4 +100,19 @@ void quill_lstm_forward_step(float *gates, const float *bias, const float *previ
 void quill_lstm_backward_step(float *gates, const float *previous_cell, const float *tanh_cell,
                               const float *hidden_gradient, const float *recurrent_hidden,
                               float *recurrent_cell, const float *recurrent_scale, long batch, long h);
+
+/// The name of the kernels OpenBLAS runs (`openblas_get_corename`, such as "SkylakeX"), or NULL
+/// when the BLAS linked does not say.
+const char *quill_blas_core(void);
+
+/// The core OpenBLAS had chosen when Quill replaced it at load time ("Prescott", its SSE3
+/// fallback for a CPU model it does not know), or NULL when OpenBLAS's choice stood.
+const char *quill_blas_replaced_core(void);
+
+/// The rule of that replacement, apart for tests: the OpenBLAS core to force, or NULL to keep
+/// `detected`. Only the SSE3 fallback is replaced, and never when the user set OPENBLAS_CORETYPE;
+/// the replacement is the best core the CPU runs (`bf16`, `avx512`, `avx2_fma`: 1 or 0) whose
+/// table the library has (`has("gotoblas_COOPERLAKE")` and so on).
+const char *quill_blas_core_for(const char *detected, int user_chose, int bf16, int avx512, int avx2_fma,
+                                int (*has)(const char *table));
 #endif
