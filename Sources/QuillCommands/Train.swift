@@ -178,6 +178,13 @@ extension QuillCommand {
             // The rules count a time limit in this machine's speed, measured when first asked, after
             // every refusal that needs no size, and only for a model that fits the memory allowed.
             if !resume { try ranks.checkLanes(batch: configuration.batch) }
+            if !resume && precision == nil {
+                // --precision: the faster of the two on this CPU, before the speeds the other rules count in.
+                let choice = PrecisionRule.choose(communicator: ranks.communicator)
+                configuration.precision = choice.precision
+                shape = configuration
+                terminal.line("precision: " + choice.reason)
+            }
             let probed = configuration, vocabularySize = data.vocabulary.count
             let speeds = MeasuredSpeeds(configuration: configuration, vocabularySize: vocabularySize,
                                         communicator: ranks.communicator, terminal: terminal) { width in

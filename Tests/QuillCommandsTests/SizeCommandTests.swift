@@ -144,3 +144,38 @@ final class EvaluationIntervalCommandTests: XCTestCase {
         XCTAssertTrue(given.stdout.contains("step 20: validation"), given.stdout)
     }
 }
+
+/// `quill train --precision`: the faster kind of product chosen at start and printed when not given, and kept on resume.
+final class PrecisionCommandTests: XCTestCase {
+    let quick = ["--embed", "4", "--hidden", "8", "--layers", "1", "--batch", "2", "--seq", "8", "--eval-every", "1000",
+                 "--sample-length", "0"]
+
+    func testTheChoiceIsPrintedSavedAndKeptOnResume() throws {
+        let dir = TestCorpus.folder()
+        let corpus = TestCorpus.file(in: dir, characters: 4_000)
+        let out = dir.appendingPathComponent("auto")
+        let a = try QuillBinary.run(["train", corpus, "--out", out.path, "--steps", "2"] + quick)
+        XCTAssertEqual(a.status, 0, a.stderr)
+        let lines = a.stdout.split(separator: "\n").filter { $0.hasPrefix("precision: ") }
+        XCTAssertEqual(lines.count, 1, a.stdout)
+        let chosen = try XCTUnwrap(lines.first?.dropFirst("precision: ".count).split(separator: ":").first)
+        XCTAssertEqual(String(chosen), PrecisionRule.choose().precision.rawValue, "the CLI and the rule agree on this machine")
+        XCTAssertEqual(try Trainer.savedConfiguration(in: ModelFolder(out)).precision.rawValue, String(chosen),
+                       "the training state holds the precision chosen, so a resumed run trains as this one did")
+
+        // Resumed: the saved precision, nothing timed or printed.
+        let b = try QuillBinary.run(["train", corpus, "--out", out.path, "--steps", "4", "--resume"] + quick)
+        XCTAssertEqual(b.status, 0, b.stderr)
+        XCTAssertFalse(b.stdout.contains("precision:"), b.stdout)
+        XCTAssertEqual(try Trainer.savedConfiguration(in: ModelFolder(out)).precision.rawValue, String(chosen))
+
+        // Given: no choice is made or printed.
+        for given in ["float32", "bfloat16"] {
+            let folder = dir.appendingPathComponent(given)
+            let c = try QuillBinary.run(["train", corpus, "--out", folder.path, "--steps", "2", "--precision", given] + quick)
+            XCTAssertEqual(c.status, 0, c.stderr)
+            XCTAssertFalse(c.stdout.contains("precision:"), c.stdout)
+            XCTAssertEqual(try Trainer.savedConfiguration(in: ModelFolder(folder)).precision.rawValue, given)
+        }
+    }
+}
