@@ -58,7 +58,9 @@ __attribute__((constructor)) static void correct_blas_core(void) {
     // init below, see no core, and race this thread (a crash, seen once in hundreds of starts under
     // load). Taking and returning one buffer here first makes the pool's initialization done, so
     // no worker calls it again.
-    release(allocate(0));
+    void *buffer = allocate(0);
+    if (buffer == NULL) return;
+    release(buffer);
     // gotoblas_dynamic_init reads the variable only while no core is set; quit clears it.
     setenv("OPENBLAS_CORETYPE", target, 1);
     quit();

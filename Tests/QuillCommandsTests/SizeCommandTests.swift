@@ -70,7 +70,7 @@ final class RegularizationChoiceCommandTests: XCTestCase {
 
         // Five epochs read the text five times: strong, with its values in the saved run.
         let (a, strong) = try train(corpus, dir.appendingPathComponent("a"), ["--epochs", "5"])
-        XCTAssertTrue(a.stdout.contains("regularization: --regularization auto chose strong (dropout 0.2 with locked masks, input dropout 0.1): the budget reads the training text 5.00 times, at least 5, fewer than 24"), a.stdout)
+        XCTAssertTrue(a.stdout.contains("regularization: --regularization auto chose strong (dropout 0.2 with locked masks, input dropout 0.1, weight decay 0.1): the budget reads the training text 5.00 times, at least 5, fewer than 24"), a.stdout)
         XCTAssertFalse(a.stdout.contains("speed:"), "no time limit, so nothing is measured: \(a.stdout)")
         XCTAssertEqual([strong.dropout, strong.inputDropout], [0.2, 0.1])
         XCTAssertEqual(strong.dropoutMasks, .window)

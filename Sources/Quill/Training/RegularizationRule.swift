@@ -2,10 +2,10 @@ import Foundation
 
 /// How strongly `quill train` regularizes: chosen from the budget, or one of four fixed recipes.
 ///
-/// A recipe sets dropout, its masks, input dropout, DropConnect and the learning-rate decay (`parts`);
-/// each of those given by its own flag overrides the recipe's value. Embedding dropout and weight
-/// decay keep their own settings: measured at ten minutes they did not pay (BENCHMARKS.md, quality
-/// ablation).
+/// A recipe sets dropout, its masks, input dropout, DropConnect, and for some the weight decay and
+/// the learning-rate decay (`parts`); each of those given by its own flag overrides the recipe's
+/// value. Embedding dropout keeps its own setting: measured at ten minutes it did not pay
+/// (BENCHMARKS.md, quality ablation).
 public enum RegularizationPreset: String, Codable, CaseIterable, Sendable {
     /// `RegularizationRule` decides from how many times the budget reads the training text.
     case auto
@@ -14,8 +14,8 @@ public enum RegularizationPreset: String, Codable, CaseIterable, Sendable {
     /// Dropout 0.1 between layers and before the decoder, a mask per step: for budgets that read the
     /// text a few times, where a model underfits.
     case light
-    /// Locked masks (one per lane per window), dropout 0.2, input dropout 0.1: for budgets that read
-    /// the text many times, where a model overfits.
+    /// Locked masks (one per lane per window), dropout 0.2, input dropout 0.1, AdamW's weight decay
+    /// 0.1: for budgets that read the text many times, where a model overfits.
     case strong
     /// Locked masks, dropout 0.4, input dropout 0.15, DropConnect 0.25 and a cosine decay: for budgets
     /// that read the text dozens of times. There the model overfits at the peak rate whatever the
@@ -29,6 +29,8 @@ public enum RegularizationPreset: String, Codable, CaseIterable, Sendable {
         public var masks: DropoutMasks
         public var inputDropout: Float
         public var weightDrop: Float
+        /// AdamW's weight decay, or nil to leave it as configured.
+        public var weightDecay: Double? = nil
         /// The learning-rate decay, or nil to leave the schedule as configured.
         public var decay: LearningRateDecay?
     }
@@ -39,7 +41,7 @@ public enum RegularizationPreset: String, Codable, CaseIterable, Sendable {
         case .auto: nil
         case .off: Values(dropout: 0, masks: .step, inputDropout: 0, weightDrop: 0, decay: nil)
         case .light: Values(dropout: 0.1, masks: .step, inputDropout: 0, weightDrop: 0, decay: nil)
-        case .strong: Values(dropout: 0.2, masks: .window, inputDropout: 0.1, weightDrop: 0, decay: nil)
+        case .strong: Values(dropout: 0.2, masks: .window, inputDropout: 0.1, weightDrop: 0, weightDecay: 0.1, decay: nil)
         case .heavy: Values(dropout: 0.4, masks: .window, inputDropout: 0.15, weightDrop: 0.25, decay: .cosine)
         }
     }
@@ -53,6 +55,7 @@ public enum RegularizationPreset: String, Codable, CaseIterable, Sendable {
         text += v.masks == .window ? " with locked masks" : " with a mask per step"
         if v.inputDropout > 0 { text += ", input dropout \(TrainingSetting<Float>.decimal(v.inputDropout))" }
         if v.weightDrop > 0 { text += ", DropConnect \(TrainingSetting<Float>.decimal(v.weightDrop))" }
+        if let decay = v.weightDecay, decay > 0 { text += ", weight decay \(TrainingSetting<Double>.decimal(decay))" }
         if let decay = v.decay { text += ", \(decay.rawValue) decay" }
         return text
     }
@@ -65,11 +68,12 @@ public struct RegularizationChoice: Equatable, Sendable {
     /// One sentence: what was chosen and the figure that chose it.
     public var reason: String
 
-    /// The names of the settings the recipe sets (the decay only for a recipe that has one).
+    /// The names of the settings the recipe sets (the weight decay and the learning-rate decay only for a recipe that has them).
     public var parts: Set<String> {
         var names: Set<String> = [TrainingSettings.dropout.name, TrainingSettings.dropoutMasks.name,
                                   TrainingSettings.inputDropout.name, TrainingSettings.weightDrop.name]
         if preset.values?.decay != nil { names.insert(TrainingSettings.decay.name) }
+        if preset.values?.weightDecay != nil { names.insert(TrainingSettings.weightDecay.name) }
         return names
     }
 
@@ -81,6 +85,9 @@ public struct RegularizationChoice: Equatable, Sendable {
         if !given.contains(TrainingSettings.inputDropout.name) { configuration.inputDropout = v.inputDropout }
         if !given.contains(TrainingSettings.weightDrop.name) { configuration.weightDrop = v.weightDrop }
         if let decay = v.decay, !given.contains(TrainingSettings.decay.name) { configuration.decay = decay }
+        if let weightDecay = v.weightDecay, !given.contains(TrainingSettings.weightDecay.name) {
+            configuration.weightDecay = weightDecay
+        }
     }
 }
 

@@ -18,7 +18,7 @@ final class RegularizationRuleTests: XCTestCase {
         // Tiny-shakespeare's training split in ten minutes: strong won (1.4092 against 1.4637).
         let shakespeare = choose(characters: 1_003_857)
         XCTAssertEqual(shakespeare.preset, .strong)
-        XCTAssertEqual(shakespeare.reason, "--regularization auto chose strong (dropout 0.2 with locked masks, input dropout 0.1): the budget reads the training text 9.62 times, at least 5, fewer than 24")
+        XCTAssertEqual(shakespeare.reason, "--regularization auto chose strong (dropout 0.2 with locked masks, input dropout 0.1, weight decay 0.1): the budget reads the training text 9.62 times, at least 5, fewer than 24")
         // The KJV's training split in ten minutes: light won (1.1630 against 1.1764).
         let kjv = choose(characters: 3_811_363)
         XCTAssertEqual(kjv.preset, .light)
@@ -55,15 +55,20 @@ final class RegularizationRuleTests: XCTestCase {
         choose(characters: 1, .strong).apply(to: &c)
         XCTAssertEqual([c.dropout, c.inputDropout], [0.2, 0.1])
         XCTAssertEqual(c.dropoutMasks, .window)
+        XCTAssertEqual(c.weightDecay, 0.1, "strong's weight decay")
         c = TrainingConfiguration()
         c.dropout = 0.35
-        choose(characters: 1, .strong).apply(to: &c, except: [TrainingSettings.dropout.name])
+        c.weightDecay = 0.02
+        choose(characters: 1, .strong).apply(to: &c, except: [TrainingSettings.dropout.name, TrainingSettings.weightDecay.name])
         XCTAssertEqual([c.dropout, c.inputDropout], [0.35, 0.1])
         XCTAssertEqual(c.dropoutMasks, .window)
+        XCTAssertEqual(c.weightDecay, 0.02, "--weight-decay given overrides strong's")
+        XCTAssertTrue(choose(characters: 1, .strong).parts.contains(TrainingSettings.weightDecay.name))
+        XCTAssertEqual(RegularizationPreset.strong.phrase, "dropout 0.2 with locked masks, input dropout 0.1, weight decay 0.1")
         choose(characters: 1, .off).apply(to: &c)
         XCTAssertEqual([c.dropout, c.inputDropout], [0, 0])
         XCTAssertEqual(c.dropoutMasks, .step)
-        // Embedding dropout and weight decay are not a recipe's; the schedule is heavy's alone.
+        // Embedding dropout is not a recipe's; weight decay is strong's alone, the schedule heavy's alone.
         c.weightDrop = 0.3
         c.embeddingDropout = 0.05
         c.weightDecay = 0.1
@@ -81,6 +86,7 @@ final class RegularizationRuleTests: XCTestCase {
         choose(characters: 1, .heavy).apply(to: &c, except: [TrainingSettings.decay.name, TrainingSettings.weightDrop.name])
         XCTAssertEqual(c.decay, .wsd)
         XCTAssertEqual(c.weightDrop, 0.1)
+        XCTAssertEqual(c.weightDecay, 0.1, "heavy leaves the weight decay as configured")
         XCTAssertEqual(choose(characters: 1, .heavy).parts.count, 5)
         XCTAssertFalse(choose(characters: 1, .strong).parts.contains(TrainingSettings.decay.name))
         XCTAssertEqual(RegularizationPreset.off.phrase, "no dropout")
@@ -95,5 +101,6 @@ final class RegularizationRuleTests: XCTestCase {
         XCTAssertEqual(c.inputDropout, light.inputDropout)
         XCTAssertEqual(c.weightDrop, light.weightDrop)
         XCTAssertNil(light.decay, "light leaves the default schedule")
+        XCTAssertNil(light.weightDecay, "light leaves the weight decay as configured (0)")
     }
 }
