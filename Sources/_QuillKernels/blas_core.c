@@ -67,7 +67,8 @@ __attribute__((constructor)) static void correct_blas_core(void) {
     init();
     unsetenv("OPENBLAS_CORETYPE");
     const char *now = current_core();
-    if (now != NULL && strcasecmp(now, target) == 0) replaced_core = "Prescott";
+    // OpenBLAS's names are static strings, so the detected one outlives this call.
+    if (now != NULL && strcasecmp(now, target) == 0) replaced_core = detected;
 }
 
 const char *quill_blas_core(void) { return current_core(); }
