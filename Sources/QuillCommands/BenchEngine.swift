@@ -20,7 +20,7 @@ struct BenchEngineOptions: ParsableArguments {
     var vocab: Int?
     @Option(parsing: .unconditional, help: "Worker threads of the engine (1 or 2 on this machine).")
     var threads: Int = defaultEngineThreadCount
-    @Option(help: ArgumentHelp(TrainingSettings.precision.summary + ". quill train picks the faster of the two at start when --precision is not given; a benchmark runs the one named here.", valueName: "precision"))
+    @Option(help: ArgumentHelp(TrainingSettings.precision.summary + ". quill train picks one from the CPU when --precision is not given; a benchmark runs the one named here.", valueName: "precision"))
     var precision: ComputePrecision = TrainingSettings.precision.defaultValue
 
     /// The length of a synthetic corpus: tiny-shakespeare's, in characters.

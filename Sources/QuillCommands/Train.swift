@@ -179,7 +179,7 @@ extension QuillCommand {
             // every refusal that needs no size, and only for a model that fits the memory allowed.
             if !resume { try ranks.checkLanes(batch: configuration.batch) }
             if !resume && precision == nil {
-                // --precision: the faster of the two on this CPU, before the speeds the other rules count in.
+                // --precision: from the CPU, before the speeds the other rules count in.
                 let choice = PrecisionRule.choose(communicator: ranks.communicator)
                 configuration.precision = choice.precision
                 shape = configuration

@@ -1,5 +1,9 @@
 // What this CPU (and OS) can run, asked once and remembered; the only place that asks.
 #include "QuillKernels.h"
+#include <string.h>
+#if defined(__x86_64__)
+#include <cpuid.h>
+#endif
 
 static int avx512_state = -1, avx2_fma_state = -1, bf16_state = -1;
 
@@ -46,3 +50,16 @@ int quill_avx512_supported(void) { return cached(&avx512_state, probe_avx512); }
 int quill_avx2_fma_supported(void) { return cached(&avx2_fma_state, probe_avx2_fma); }
 
 int quill_bf16_supported(void) { return cached(&bf16_state, probe_bf16); }
+
+void quill_cpu_vendor(char *out) {
+    out[0] = 0;
+#if defined(__x86_64__)
+    unsigned int eax, ebx, ecx, edx;
+    if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return;
+    // The name is spelled across EBX, EDX, ECX, in that order.
+    memcpy(out, &ebx, 4);
+    memcpy(out + 4, &edx, 4);
+    memcpy(out + 8, &ecx, 4);
+    out[12] = 0;
+#endif
+}

@@ -145,7 +145,7 @@ final class EvaluationIntervalCommandTests: XCTestCase {
     }
 }
 
-/// `quill train --precision`: the faster kind of product chosen at start and printed when not given, and kept on resume.
+/// `quill train --precision`: chosen from the CPU and printed when not given, and kept on resume.
 final class PrecisionCommandTests: XCTestCase {
     let quick = ["--embed", "4", "--hidden", "8", "--layers", "1", "--batch", "2", "--seq", "8", "--eval-every", "1000",
                  "--sample-length", "0"]
@@ -163,7 +163,7 @@ final class PrecisionCommandTests: XCTestCase {
         XCTAssertEqual(try Trainer.savedConfiguration(in: ModelFolder(out)).precision.rawValue, String(chosen),
                        "the training state holds the precision chosen, so a resumed run trains as this one did")
 
-        // Resumed: the saved precision, nothing timed or printed.
+        // Resumed: the saved precision, nothing chosen or printed.
         let b = try QuillBinary.run(["train", corpus, "--out", out.path, "--steps", "4", "--resume"] + quick)
         XCTAssertEqual(b.status, 0, b.stderr)
         XCTAssertFalse(b.stdout.contains("precision:"), b.stdout)

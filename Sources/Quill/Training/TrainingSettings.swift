@@ -139,7 +139,7 @@ public enum TrainingSettings {
     public static let precision = TrainingSetting<ComputePrecision>(
         \.precision, name: "precision", default: .bfloat16,
         summary: "Arithmetic of the matrix products: float32, or bfloat16 products with float32 sums on CPUs with AVX-512 BF16 (float32 elsewhere); weights and optimizer stay float32",
-        defaultText: "in quill train, the faster of the two on this CPU, timed at start (PrecisionRule; bfloat16 unless float32 is \(PrecisionRule.float32Margin) times as fast); bfloat16 in a configuration made in code")
+        defaultText: "in quill train, from the CPU (PrecisionRule): bfloat16 on an AMD CPU with AVX-512 BF16, float32 elsewhere; bfloat16 in a configuration made in code")
     public static let seed = TrainingSetting<UInt64>(
         \.seed, name: "seed", default: 1, summary: "Seed of the random generator for initialization and dropout",
         range: "a whole number from 0 to \(UInt64.max)", accepts: { _ in true })

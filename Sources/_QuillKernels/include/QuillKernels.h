@@ -82,6 +82,10 @@ int quill_avx512_supported(void);
 /// Whether this CPU (and OS) runs AVX2 and FMA: 1 or 0.
 int quill_avx2_fma_supported(void);
 
+/// Writes the CPU's 12-character vendor name ("GenuineIntel", "AuthenticAMD", ...) and a NUL into
+/// `out` (13 bytes); an empty string where there is no CPUID to ask.
+void quill_cpu_vendor(char *out);
+
 /// The fused forward pass of one LSTM step over `batch` lanes (gates i, f, g, o, each `h` wide).
 ///
 /// - gates: [batch, 4h]; pre-activations without bias on entry, activations on return.

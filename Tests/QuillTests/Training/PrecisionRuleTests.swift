@@ -1,46 +1,50 @@
+import Foundation
 import XCTest
 @testable import Quill
 
-/// `PrecisionRule`: the faster kind of product on this CPU, with a margin that keeps bfloat16 on a near tie.
+/// `PrecisionRule`: bfloat16 on an AMD CPU with AVX-512 BF16, float32 elsewhere, from the CPU alone.
 final class PrecisionRuleTests: XCTestCase {
-    func testFloat32OnlyWhenItsProductsAreClearlyFaster() {
-        XCTAssertEqual(PrecisionRule.decide(float32: 60, bfloat16: 40), .float32)  // the Emerald Rapids Xeon
-        XCTAssertEqual(PrecisionRule.decide(float32: 40, bfloat16: 80), .bfloat16)  // a CPU with fast BF16 pairs
-        XCTAssertEqual(PrecisionRule.decide(float32: 45, bfloat16: 40), .bfloat16, "1.125 times is within the margin")
-        XCTAssertEqual(PrecisionRule.decide(float32: 46, bfloat16: 40), .float32, "1.15 times is the margin")
+    func testBFloat16OnlyOnAnAMDCPUWithAVX512BF16() {
+        XCTAssertEqual(PrecisionRule.decide(bfloat16Available: true, vendor: "AuthenticAMD"), .bfloat16)  // the Zen 5 EPYC
+        XCTAssertEqual(PrecisionRule.decide(bfloat16Available: true, vendor: "GenuineIntel"), .float32)  // the Emerald Rapids Xeon
+        XCTAssertEqual(PrecisionRule.decide(bfloat16Available: false, vendor: "AuthenticAMD"), .float32)
+        XCTAssertEqual(PrecisionRule.decide(bfloat16Available: true, vendor: ""), .float32)
+        XCTAssertEqual(PrecisionRule.decide(bfloat16Available: true, vendor: "HygonGenuine"), .float32, "measured nowhere: the exact one")
     }
 
-    func testTheChoiceMatchesTheKernelsMeasuredAndSaysWhy() {
-        let choice = PrecisionRule.choose()
-        guard let speeds = PrecisionRule.kernelSpeeds else {
-            XCTAssertFalse(ComputePrecision.bfloat16Available)
-            XCTAssertEqual(choice.precision, .float32)
-            XCTAssertTrue(choice.reason.contains("no AVX-512 BF16"), choice.reason)
-            return
+    /// The vendor read from CPUID against the kernel's own reading of it.
+    func testTheVendorIsTheOneLinuxReports() throws {
+        guard let info = try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8),
+              let line = info.split(separator: "\n").first(where: { $0.hasPrefix("vendor_id") }) else {
+            throw XCTSkip("no vendor_id in /proc/cpuinfo on this machine")
         }
-        XCTAssertTrue(speeds.float32 > 0 && speeds.bfloat16 > 0 && speeds.float32.isFinite && speeds.bfloat16.isFinite)
-        XCTAssertEqual(choice.precision, PrecisionRule.decide(float32: speeds.float32, bfloat16: speeds.bfloat16))
-        XCTAssertTrue(choice.reason.hasPrefix(choice.precision.rawValue + ":"), choice.reason)
-        XCTAssertTrue(choice.reason.contains(String(format: "%.1f and %.1f", speeds.float32, speeds.bfloat16)), choice.reason)
+        let reported = line.split(separator: ":", maxSplits: 1).last.map { $0.trimmingCharacters(in: .whitespaces) }
+        XCTAssertEqual(PrecisionRule.cpuVendor, reported)
+        XCTAssertEqual(PrecisionRule.cpuVendor.utf8.count, 12)
     }
 
-    func testEveryRankTakesRankZerosFigures() {
-        // Rank 1 is told bfloat16 runs and its products are twice as fast as float32's: it chooses bfloat16
-        // whatever its own CPU measured, after the same three broadcasts rank 0 makes.
-        let rankOne = ScriptedBroadcast(values: [1, 30, 60])
-        XCTAssertEqual(PrecisionRule.choose(communicator: rankOne).precision, .bfloat16)
-        XCTAssertEqual(rankOne.broadcasts, 3)
-        let told = ScriptedBroadcast(values: [1, 60, 30])
-        XCTAssertEqual(PrecisionRule.choose(communicator: told).precision, .float32)
-        // Rank 0 without AVX-512 BF16: every rank trains in float32.
-        let without = ScriptedBroadcast(values: [0, 0, 0])
-        let choice = PrecisionRule.choose(communicator: without)
-        XCTAssertEqual(choice.precision, .float32)
-        XCTAssertEqual(without.broadcasts, 3)
+    func testTheChoiceIsTheCPUsAndSaysWhy() {
+        let choice = PrecisionRule.choose()
+        XCTAssertEqual(choice.precision, PrecisionRule.decide(bfloat16Available: ComputePrecision.bfloat16Available,
+                                                              vendor: PrecisionRule.cpuVendor))
+        XCTAssertTrue(choice.reason.hasPrefix(choice.precision.rawValue + ": "), choice.reason)
+        XCTAssertTrue(choice.reason.hasSuffix("(--precision sets it)"), choice.reason)
+        if !ComputePrecision.bfloat16Available { XCTAssertTrue(choice.reason.contains("no AVX-512 BF16"), choice.reason) }
+        XCTAssertEqual(PrecisionRule.choose(), choice, "nothing timed: the same choice and words at every start")
+    }
+
+    func testEveryRankTakesRankZerosChoice() {
+        for (sent, expected) in [(1.0, ComputePrecision.bfloat16), (0.0, .float32)] {
+            let rankOne = ScriptedBroadcast(values: [sent])
+            let choice = PrecisionRule.choose(communicator: rankOne)
+            XCTAssertEqual(choice.precision, expected, "whatever rank 1's own CPU is")
+            XCTAssertEqual(rankOne.broadcasts, 1)
+            XCTAssertTrue(choice.reason.hasPrefix(expected.rawValue + ": rank 0's choice"), choice.reason)
+        }
     }
 }
 
-/// Rank 1 of 2, whose broadcasts return rank 0's scripted values in turn (an Int is sent as a Double's bits too).
+/// Rank 1 of 2, whose broadcasts return rank 0's scripted values in turn (an Int is sent as its bits).
 private final class ScriptedBroadcast: Communicator {
     var values: [Double]
     var broadcasts = 0
@@ -51,10 +55,7 @@ private final class ScriptedBroadcast: Communicator {
     func allGather(_ bytes: [UInt8]) -> [[UInt8]] { [bytes, bytes] }
     func broadcast(_ bytes: [UInt8]) -> [UInt8] {
         broadcasts += 1
-        let value = values.removeFirst()
-        if bytes.count == 8, broadcasts == 1 {
-            return withUnsafeBytes(of: Int64(value).littleEndian) { Array($0) }
-        }
-        return withUnsafeBytes(of: value.bitPattern.littleEndian) { Array($0) }
+        XCTAssertEqual(bytes.count, 8, "one Int")
+        return withUnsafeBytes(of: Int64(values.removeFirst()).littleEndian) { Array($0) }
     }
 }
