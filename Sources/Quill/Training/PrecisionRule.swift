@@ -17,8 +17,8 @@ public struct PrecisionChoice: Equatable, Sendable {
 ///   same rate.
 /// - On an Intel Xeon of model 207 (Emerald Rapids), float32 trained about 1.4 times as fast as
 ///   bfloat16: that core retires one `vdpbf16ps` every two cycles against two float32 fused
-///   multiply-adds a cycle. Intel's other AVX-512 BF16 server cores (Cooper Lake, Sapphire Rapids)
-///   issue it on one port as well.
+///   multiply-adds a cycle. Sapphire Rapids has the same cores; Intel's other AVX-512 BF16 CPUs
+///   are not measured.
 ///
 /// So bfloat16 is chosen on an AMD CPU with AVX-512 BF16, and float32 everywhere else: float32 is
 /// exact, and where bfloat16 is not known to be faster it is the safer of the two.
