@@ -47,7 +47,7 @@ def main():
     p.add_argument("--corpus", default=os.path.join(ROOT, "../shared/corpora/tinyshakespeare.txt"))
     p.add_argument("--configs", default="small,medium,large")
     p.add_argument("--figures", default="train,sample,eval,memory",
-                   help="comma-separated: train, sample, eval (bfloat16), eval32 (float32), memory")
+                   help="comma-separated: train, sample, eval (at the precision quill train chooses on this CPU), eval32 (float32), memory")
     p.add_argument("--rounds", type=int, default=3)
     p.add_argument("--steps", type=int, default=30, help="timed training steps per run")
     args = p.parse_args()

@@ -20,8 +20,8 @@ struct BenchEngineOptions: ParsableArguments {
     var vocab: Int?
     @Option(parsing: .unconditional, help: "Worker threads of the engine (1 or 2 on this machine).")
     var threads: Int = defaultEngineThreadCount
-    @Option(help: ArgumentHelp(TrainingSettings.precision.summary + ". quill train picks one from the CPU when --precision is not given; a benchmark runs the one named here.", valueName: "precision"))
-    var precision: ComputePrecision = TrainingSettings.precision.defaultValue
+    @Option(help: ArgumentHelp(TrainingSettings.precision.summary + ". Without it a benchmark runs the one quill train chooses from this CPU.", valueName: "precision"))
+    var precision: ComputePrecision = PrecisionRule.choose().precision
 
     /// The length of a synthetic corpus: tiny-shakespeare's, in characters.
     static let syntheticLength = 1_115_394

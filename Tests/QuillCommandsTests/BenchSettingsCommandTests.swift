@@ -1,7 +1,8 @@
 import Foundation
+import Quill
 import XCTest
 
-/// `quill bench budget` with training settings, and `quill bench --vocab`'s synthetic corpus.
+/// `quill bench budget` with training settings, `quill bench --vocab`'s synthetic corpus, and the precision benchmarked.
 final class BenchSettingsCommandTests: XCTestCase {
     let tiny = ["--embed", "4", "--hidden", "8", "--layers", "1", "--batch", "2", "--seq", "8"]
 
@@ -41,6 +42,18 @@ final class BenchSettingsCommandTests: XCTestCase {
             XCTAssertFalse(result.crashed, result.stderr)
             XCTAssertNotEqual(result.status, 0)
             XCTAssertTrue(result.stderr.contains(phrase), result.stderr)
+        }
+    }
+
+    /// Without --precision a benchmark measures what `quill train` would run on this CPU.
+    func testABenchmarkRunsTheTrainingPrecisionUnlessOneIsGiven() throws {
+        let chosen = PrecisionRule.choose().precision.effective.rawValue
+        let line = try lastLine(try QuillBinary.run(["bench", "throughput", "--vocab", "300", "--steps", "1"] + tiny))
+        XCTAssertEqual(line["precision"] as? String, chosen)
+        for given in [ComputePrecision.float32, .bfloat16] {
+            let named = try lastLine(try QuillBinary.run(["bench", "throughput", "--vocab", "300", "--steps", "1",
+                                                          "--precision", given.rawValue] + tiny))
+            XCTAssertEqual(named["precision"] as? String, given.effective.rawValue)
         }
     }
 }
