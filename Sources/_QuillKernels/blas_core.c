@@ -7,9 +7,10 @@
 // fall back by the instructions the CPU has; this file does the same for the versions that do
 // not. It runs as a constructor, after OpenBLAS's own (a library is initialized before the
 // program that links it) and before the program starts any thread of its own, so setting the
-// variable OpenBLAS reads is safe (OpenBLAS's own workers are handled below). A user's OPENBLAS_CORETYPE always stands, and a core OpenBLAS did
-// recognize is left alone. The symbols are looked up, not linked, so an OpenBLAS built without
-// DYNAMIC_ARCH (which has no choice to correct) or another BLAS is left alone too.
+// variable OpenBLAS reads is safe (OpenBLAS's own workers are handled below). A user's
+// OPENBLAS_CORETYPE always stands, and a core OpenBLAS did recognize is left alone. The symbols
+// are looked up, not linked, so an OpenBLAS built without DYNAMIC_ARCH (which has no choice to
+// correct) or another BLAS is left alone too.
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <string.h>
@@ -56,8 +57,8 @@ __attribute__((constructor)) static void correct_blas_core(void) {
     // the first buffer taken in the process initializes the buffer pool under a lock, calling
     // gotoblas_dynamic_init too. A worker that began late would do that between the quit and the
     // init below, see no core, and race this thread (a crash, seen once in a full run of the test
-    // suite, which starts quill hundreds of times). Taking and returning one buffer here first makes the pool's initialization done, so
-    // no worker calls it again.
+    // suite, which starts quill hundreds of times). Taking and returning one buffer here first
+    // makes the pool's initialization done, so no worker calls it again.
     void *buffer = allocate(0);
     if (buffer == NULL) return;
     release(buffer);
