@@ -94,12 +94,13 @@ final class RegularizationChoiceCommandTests: XCTestCase {
         XCTAssertEqual([off.dropout, off.inputDropout], [0, 0])
         XCTAssertEqual(off.regularization, .off)
 
-        // 24 epochs: heavy, DropConnect and the cosine decay with it; a decay given overrides its part.
+        // 24 epochs: heavy, DropConnect, weight decay and the cosine decay with it; a decay given overrides its part.
         let (f, heavy) = try train(corpus, dir.appendingPathComponent("f"), ["--epochs", "24"])
-        XCTAssertTrue(f.stdout.contains("regularization: --regularization auto chose heavy (dropout 0.4 with locked masks, input dropout 0.15, DropConnect 0.25, cosine decay): the budget reads the training text 24.00 times, at least 24\n"), f.stdout)
+        XCTAssertTrue(f.stdout.contains("regularization: --regularization auto chose heavy (dropout 0.4 with locked masks, input dropout 0.15, DropConnect 0.25, weight decay 0.1, cosine decay): the budget reads the training text 24.00 times, at least 24\n"), f.stdout)
         XCTAssertEqual([heavy.dropout, heavy.inputDropout, heavy.weightDrop], [0.4, 0.15, 0.25])
         XCTAssertEqual(heavy.dropoutMasks, .window)
         XCTAssertEqual(heavy.decay, .cosine)
+        XCTAssertEqual(heavy.weightDecay, 0.1)
         let (g, kept) = try train(corpus, dir.appendingPathComponent("g"), ["--epochs", "24", "--decay", "wsd", "--weight-drop", "0"])
         XCTAssertTrue(g.stdout.contains("chose heavy") && g.stdout.contains("(--weight-drop, --decay given override their parts)"), g.stdout)
         XCTAssertEqual([kept.dropout, kept.weightDrop], [0.4, 0])

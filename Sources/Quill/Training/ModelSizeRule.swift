@@ -29,11 +29,12 @@ public struct ModelSizeChoice: Equatable, Sendable {
 /// this machine, or the step or epoch limit when one is tighter):
 /// - the default model under 1/5 of a pass: 2 x 128 (a big model would not get through its first epoch);
 /// - under 4/5 of a pass: 2 x 256;
-/// - a corpus of at least 1M characters that 2 x 1024 itself reads 8 times or more: 2 x 1024 (a
-///   long budget on a big corpus). On tiny-shakespeare the wide model won an hour in which it read
-///   the text 14.5 times (1.4081), against 1.4150 for ten minutes of 2 x 512 (9.7 passes). 8 is
-///   near the geometric middle of 14.5 and the 4.5 passes an hour gives the wide model with AVX2
-///   alone, where 2 x 512 reads the text 20 times (a judgment: that hour is not measured);
+/// - a corpus of at least 1M characters that 2 x 1024 itself reads 16 times or more: 2 x 1024 (a
+///   long budget on a big corpus). Both hours of the wide model on tiny-shakespeare lost to an hour
+///   of 2 x 512 with `heavy` and weight decay (1.3864 in 27.6 passes): 1.4081 in 14.5 passes on
+///   the AMD machine, and 1.4092 in 7.3 passes on the Intel Xeon (9.24 by the probe, which runs
+///   ahead of a real run). So the wide model needs more passes than either hour gave it; 16 is a
+///   judgment, as no budget that reads the text that often with it is measured;
 /// - otherwise 2 x 512 (a small corpus with a long budget keeps it: more width would only overfit sooner).
 ///
 /// The thresholds were first set in passes at a fixed 10,000 characters a second on a machine that
@@ -47,7 +48,7 @@ public enum ModelSizeRule {
     /// Passes of the default model under which `auto` picks 2 x 256.
     public static let narrowBelowPasses = 0.8
     /// The wide model's own passes from which `auto` picks it, on a corpus of `largeFromCharacters` or more.
-    public static let largeFromPasses = 8.0
+    public static let largeFromPasses = 16.0
     /// The smallest corpus `auto` gives the wide model, in training characters.
     public static let largeFromCharacters = 1_000_000
 

@@ -24,7 +24,7 @@ public enum TrainingSettings {
         \.layers, name: "layers", default: 2, summary: "Stacked LSTM layers (L)", range: 1...16, typical: "1-3")
     public static let regularization = TrainingSetting<RegularizationPreset>(
         \.regularization, name: "regularization", default: .auto,
-        summary: "Regularization recipe: auto picks light when the budget reads the training text fewer than \(TrainingSetting<Double>.decimal(RegularizationRule.strongFromPasses)) times, strong from there, heavy from \(TrainingSetting<Double>.decimal(RegularizationRule.heavyFromPasses)) times (see RegularizationRule) and prints why; \(RegularizationPreset.allCases.filter { $0 != .auto }.map { "\($0.rawValue) is \($0.phrase)" }.joined(separator: "; ")); a dropout, mask kind, input dropout, DropConnect, (for strong) weight decay or (for heavy) learning-rate decay given overrides its part")
+        summary: "Regularization recipe: auto picks light when the budget reads the training text fewer than \(TrainingSetting<Double>.decimal(RegularizationRule.strongFromPasses)) times, strong from there, heavy from \(TrainingSetting<Double>.decimal(RegularizationRule.heavyFromPasses)) times (see RegularizationRule) and prints why; \(RegularizationPreset.allCases.filter { $0 != .auto }.map { "\($0.rawValue) is \($0.phrase)" }.joined(separator: "; ")); a dropout, mask kind, input dropout, DropConnect, (for strong and heavy) weight decay or (for heavy) learning-rate decay given overrides its part")
         .addedLater(readingAbsentAs: .auto)
     public static let dropout = TrainingSetting<Float>(
         \.dropout, name: "dropout", default: 0.1,
@@ -74,7 +74,7 @@ public enum TrainingSettings {
         \.weightDecay, name: "weightDecay", default: 0,
         summary: "AdamW's decoupled weight decay per unit of learning rate; 0 is plain Adam",
         lower: .from(0), upper: .to(1), typical: "0.01-0.3",
-        defaultText: "from the regularization recipe: 0.1 for strong, 0 for the others; 0 in a configuration made in code")
+        defaultText: "from the regularization recipe: 0.1 for strong and heavy, 0 for the others; 0 in a configuration made in code")
     public static let clip = TrainingSetting<Float>(
         \.clip, name: "clip", default: 5, summary: "Largest global L2 norm of the gradients; larger ones are scaled down",
         lower: .above(0), upper: nil)

@@ -9,6 +9,8 @@ final class ModelSizeRuleTests: XCTestCase {
     static let measuredMachine: [Int: Double] = [512: 16_100, 1024: 4_000]
     /// A machine with AVX2 alone, as `TrainingSpeedProbe` measured one (BENCHMARKS.md).
     static let avx2Machine: [Int: Double] = [512: 5_700, 1024: 1_270]
+    /// The Intel Xeon that trains in float32, as `TrainingSpeedProbe` measured it before its hours (BENCHMARKS.md).
+    static let xeonMachine: [Int: Double] = [512: 9_193, 1024: 3_021]
 
     /// The choice, and the widths whose speed the rule asked for.
     func chooseAsking(megabytes: Double, minutes: Double = 10, steps: Int = 0, size: ModelSize = .auto,
@@ -41,14 +43,15 @@ final class ModelSizeRuleTests: XCTestCase {
     func testShortBudgetsOnBigCorporaShrinkAndLongOnesOnBigCorporaGrow() {
         XCTAssertEqual(choose(megabytes: 20).hiddenSize, 256, "half a pass in 10 minutes")
         XCTAssertEqual(choose(megabytes: 100).hiddenSize, 128, "a tenth of a pass")
-        XCTAssertEqual(choose(megabytes: 1, minutes: 60).hiddenSize, 1024, "58 passes of 1 MB, 14 of them for 2 x 1024")
+        XCTAssertEqual(choose(megabytes: 1, minutes: 60).hiddenSize, 512, "58 passes of 1 MB, but only 14 of them for 2 x 1024")
+        XCTAssertEqual(choose(megabytes: 1, minutes: 120).hiddenSize, 1024, "29 passes of 1 MB for 2 x 1024")
         XCTAssertEqual(choose(megabytes: 0.1, minutes: 60).hiddenSize, 512, "a small corpus keeps the default")
         XCTAssertEqual(choose(megabytes: 1, minutes: 60, steps: 100).hiddenSize, 256, "the tighter limit counts")
         XCTAssertEqual(choose(megabytes: 1, size: .large).hiddenSize, 1024)
         XCTAssertEqual(choose(megabytes: 1, size: .small).hiddenSize, 128)
         // Wider with more budget, never narrower.
         var last = 0
-        for minutes in [1.0, 5, 10, 30, 60, 240] {
+        for minutes in [1.0, 5, 10, 30, 60, 240, 480] {
             let width = choose(megabytes: 4, minutes: minutes).hiddenSize
             XCTAssertGreaterThanOrEqual(width, last, "\(minutes) minutes")
             last = width
@@ -63,23 +66,28 @@ final class ModelSizeRuleTests: XCTestCase {
         XCTAssertEqual(choose(megabytes: 30, machine: even).hiddenSize, 256, "exactly 1/5")
         XCTAssertEqual(choose(megabytes: 7.500_001, machine: even).hiddenSize, 256, "under 4/5 of a pass")
         XCTAssertEqual(choose(megabytes: 7.5, machine: even).hiddenSize, 512, "exactly 4/5")
-        // 8 passes of the wide model, on a corpus of at least 1M characters.
-        XCTAssertEqual(choose(megabytes: 0.75, machine: even).hiddenSize, 512, "8 passes, but too small a corpus")
-        let eight: [Int: Double] = [512: 20_000, 1024: 16_000]
-        XCTAssertEqual(choose(megabytes: 1.2, machine: eight).hiddenSize, 1024, "exactly 8 passes of 2 x 1024")
-        XCTAssertEqual(choose(megabytes: 1.200_001, machine: eight).hiddenSize, 512)
+        // 16 passes of the wide model, on a corpus of at least 1M characters.
+        XCTAssertEqual(choose(megabytes: 0.375, machine: even).hiddenSize, 512, "16 passes, but too small a corpus")
+        let sixteen: [Int: Double] = [512: 40_000, 1024: 32_000]
+        XCTAssertEqual(choose(megabytes: 1.2, machine: sixteen).hiddenSize, 1024, "exactly 16 passes of 2 x 1024")
+        XCTAssertEqual(choose(megabytes: 1.200_001, machine: sixteen).hiddenSize, 512)
     }
 
     func testASlowerMachineGetsTheModelItsOwnSpeedCanTrain() {
-        // An hour on tiny-shakespeare: the measured machine takes 2 x 1024 through it 14 times; with
-        // AVX2 alone 2 x 1024 would read it 4.55 times, so 2 x 512 (20 passes) is kept.
-        let fast = chooseAsking(megabytes: 1.003857, minutes: 60)
+        // Two hours on tiny-shakespeare: the measured machine takes 2 x 1024 through it 29 times; with
+        // AVX2 alone 2 x 1024 would read it 9.11 times, so 2 x 512 (41 passes) is kept.
+        let fast = chooseAsking(megabytes: 1.003857, minutes: 120)
         XCTAssertEqual(fast.0.hiddenSize, 1024)
         XCTAssertEqual(fast.1, [512, 1024])
-        let (slow, asked) = chooseAsking(megabytes: 1.003857, minutes: 60, machine: Self.avx2Machine)
+        let (slow, asked) = chooseAsking(megabytes: 1.003857, minutes: 120, machine: Self.avx2Machine)
         XCTAssertEqual(slow.hiddenSize, 512)
         XCTAssertEqual(asked, [512, 1024])
-        XCTAssertEqual(slow.reason, "--size auto chose 2 x 512: the default 2 x 512 would read the 1003857 training characters 20.44 times in the budget (3600 s at about 5700 characters a second), and 2 x 1024 4.55 times (3600 s at about 1270 characters a second), fewer than 8")
+        XCTAssertEqual(slow.reason, "--size auto chose 2 x 512: the default 2 x 512 would read the 1003857 training characters 40.88 times in the budget (7200 s at about 5700 characters a second), and 2 x 1024 9.11 times (7200 s at about 1270 characters a second), fewer than 16")
+        // One hour on the Xeon that trains in float32: the wide model's 10.8 passes are fewer than
+        // either measured hour of it, both of which lost to 2 x 512's.
+        let xeon = choose(megabytes: 1.003857, minutes: 60, machine: Self.xeonMachine)
+        XCTAssertEqual(xeon.hiddenSize, 512)
+        XCTAssertTrue(xeon.reason.hasSuffix("32.97 times in the budget (3600 s at about 9193 characters a second), and 2 x 1024 10.83 times (3600 s at about 3021 characters a second), fewer than 16"), xeon.reason)
         // The wide model is measured only when it could be chosen, and no model when time is no limit.
         XCTAssertEqual(chooseAsking(megabytes: 4).1, [512])
         XCTAssertEqual(chooseAsking(megabytes: 0.1, minutes: 60).1, [512])

@@ -26,7 +26,7 @@ final class RegularizationRuleTests: XCTestCase {
         // Tiny-shakespeare in an hour: heavy.
         let hour = choose(characters: 1_003_857, minutes: 60)
         XCTAssertEqual(hour.preset, .heavy)
-        XCTAssertEqual(hour.reason, "--regularization auto chose heavy (dropout 0.4 with locked masks, input dropout 0.15, DropConnect 0.25, cosine decay): the budget reads the training text 57.74 times, at least 24")
+        XCTAssertEqual(hour.reason, "--regularization auto chose heavy (dropout 0.4 with locked masks, input dropout 0.15, DropConnect 0.25, weight decay 0.1, cosine decay): the budget reads the training text 57.74 times, at least 24")
         // On a machine with AVX2 alone (2 x 512 at 5,700 characters a second) the same hour is 20 passes: strong.
         XCTAssertEqual(choose(characters: 1_003_857, minutes: 60, speed: 5_700).preset, .strong)
     }
@@ -68,7 +68,7 @@ final class RegularizationRuleTests: XCTestCase {
         choose(characters: 1, .off).apply(to: &c)
         XCTAssertEqual([c.dropout, c.inputDropout], [0, 0])
         XCTAssertEqual(c.dropoutMasks, .step)
-        // Embedding dropout is not a recipe's; weight decay is strong's alone, the schedule heavy's alone.
+        // Embedding dropout is not a recipe's; weight decay is strong's and heavy's, the schedule heavy's alone.
         c.weightDrop = 0.3
         c.embeddingDropout = 0.05
         c.weightDecay = 0.1
@@ -77,17 +77,21 @@ final class RegularizationRuleTests: XCTestCase {
         XCTAssertEqual([c.weightDrop, c.embeddingDropout], [0, 0.05])
         XCTAssertEqual(c.weightDecay, 0.1)
         XCTAssertEqual(c.decay, .linear)
+        c.weightDecay = 0.03
         choose(characters: 1, .heavy).apply(to: &c)
         XCTAssertEqual([c.dropout, c.inputDropout, c.weightDrop, c.embeddingDropout], [0.4, 0.15, 0.25, 0.05])
+        XCTAssertEqual(c.weightDecay, 0.1, "heavy sets the weight decay")
         XCTAssertEqual(c.dropoutMasks, .window)
         XCTAssertEqual(c.decay, .cosine)
         c.decay = .wsd
         c.weightDrop = 0.1
-        choose(characters: 1, .heavy).apply(to: &c, except: [TrainingSettings.decay.name, TrainingSettings.weightDrop.name])
+        c.weightDecay = 0.03
+        choose(characters: 1, .heavy).apply(to: &c, except: [TrainingSettings.decay.name, TrainingSettings.weightDrop.name,
+                                                              TrainingSettings.weightDecay.name])
         XCTAssertEqual(c.decay, .wsd)
         XCTAssertEqual(c.weightDrop, 0.1)
-        XCTAssertEqual(c.weightDecay, 0.1, "heavy leaves the weight decay as configured")
-        XCTAssertEqual(choose(characters: 1, .heavy).parts.count, 5)
+        XCTAssertEqual(c.weightDecay, 0.03, "--weight-decay given overrides heavy's")
+        XCTAssertEqual(choose(characters: 1, .heavy).parts.count, 6)
         XCTAssertFalse(choose(characters: 1, .strong).parts.contains(TrainingSettings.decay.name))
         XCTAssertEqual(RegularizationPreset.off.phrase, "no dropout")
         XCTAssertEqual(RegularizationPreset.light.phrase, "dropout 0.1 with a mask per step")
